@@ -1,0 +1,1 @@
+"""Turns labelled traces into training-data files."""

@@ -1,0 +1,5 @@
+"""API routes of the exports app."""
+
+app_name = "exports"
+
+urlpatterns: list = []

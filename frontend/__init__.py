@@ -1,0 +1,1 @@
+"""The browser UI: server-rendered pages that call the API from small scripts."""

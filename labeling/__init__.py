@@ -1,0 +1,1 @@
+"""The labeling domain: projects, taxonomies, traces, steps, step labels, agreement."""

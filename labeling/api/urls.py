@@ -1,0 +1,11 @@
+"""API routes of the labeling app, one module per topic."""
+from labeling.api import agreement, imports, labels, projects
+
+app_name = "labeling"
+
+urlpatterns = [
+    *projects.urlpatterns,
+    *imports.urlpatterns,
+    *labels.urlpatterns,
+    *agreement.urlpatterns,
+]

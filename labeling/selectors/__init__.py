@@ -1,0 +1,1 @@
+"""Reads of the labeling domain, one module per topic."""
