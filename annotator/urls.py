@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/", include("exports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("projects/<slug:slug>/exports/", include("exports.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,5 +1,3 @@
 """API routes of the exports app."""
 
-app_name = "exports"
-
 urlpatterns: list = []
