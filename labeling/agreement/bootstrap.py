@@ -22,30 +22,87 @@ MAX_CELLS = 16_000_000
 
 @dataclass(eq=False)
 class Statistic:
-    """Additive entries (trace, feature, weight) and the function turning their sums into values."""
+    """Sums that add up over traces, and the function turning summed features into values.
 
-    trace: IntArray
-    feature: IntArray
-    weight: FloatArray
+    The per-trace sums are held as a dense traces x features matrix when it fits in memory,
+    else as (trace, feature, weight) entries that are summed block by block when needed.
+    """
+
+    n_traces: int
     n_features: int
     compute: Callable[[FloatArray], FloatArray]
+    dense: FloatArray | None = None
+    trace: IntArray | None = None
+    feature: IntArray | None = None
+    weight: FloatArray | None = None
+
+    @classmethod
+    def from_entries(
+        cls,
+        *,
+        trace: IntArray,
+        feature: IntArray,
+        weight: FloatArray,
+        n_traces: int,
+        n_features: int,
+        compute: Callable[[FloatArray], FloatArray],
+        max_cells: int = MAX_CELLS,
+    ) -> Statistic:
+        """Return a statistic from additive entries: `weight` goes to (trace, feature)."""
+        if n_traces * n_features <= max_cells:
+            flat = np.bincount(
+                trace * n_features + feature, weights=weight, minlength=n_traces * n_features
+            )
+            return cls(n_traces, n_features, compute, dense=flat.reshape(n_traces, n_features))
+        return cls(n_traces, n_features, compute, trace=trace, feature=feature, weight=weight)
+
+    @classmethod
+    def from_columns(
+        cls,
+        *,
+        trace: IntArray,
+        columns: FloatArray,
+        n_traces: int,
+        compute: Callable[[FloatArray], FloatArray],
+    ) -> Statistic:
+        """Return a statistic from rows (e.g. one per step) of features, summed per trace."""
+        n_features = columns.shape[1]
+        if n_traces * n_features <= MAX_CELLS:
+            dense = np.empty((n_traces, n_features))
+            for f in range(n_features):
+                dense[:, f] = np.bincount(trace, weights=columns[:, f], minlength=n_traces)
+            return cls(n_traces, n_features, compute, dense=dense)
+        rows, cols = np.nonzero(columns)
+        return cls.from_entries(
+            trace=trace[rows], feature=cols.astype(np.int64), weight=columns[rows, cols],
+            n_traces=n_traces, n_features=n_features, compute=compute,
+        )
 
     def totals(self) -> FloatArray:
+        if self.dense is not None:
+            return self.dense.sum(axis=0)
+        assert self.feature is not None
         return np.bincount(self.feature, weights=self.weight, minlength=self.n_features)
 
     def point(self) -> FloatArray:
         return self.compute(self.totals())
 
-    def blocks(self, n_traces: int, max_cells: int) -> Iterator[tuple[slice, FloatArray]]:
-        """Yield (feature slice, traces x features dense sums) in blocks that fit in memory."""
+    def blocks(self, max_cells: int) -> Iterator[tuple[slice, FloatArray]]:
+        """Yield (feature slice, traces x features sums) in blocks that fit in memory."""
+        if self.dense is not None:
+            yield slice(0, self.n_features), self.dense
+            return
+        assert self.trace is not None and self.feature is not None and self.weight is not None
+        n_traces = self.n_traces
         width = max(1, min(self.n_features, max_cells // max(n_traces, 1)))
         for lo in range(0, self.n_features, width):
             hi = min(lo + width, self.n_features)
-            keep = (self.feature >= lo) & (self.feature < hi) if width < self.n_features else None
-            t = self.trace if keep is None else self.trace[keep]
-            f = self.feature if keep is None else self.feature[keep]
-            w = self.weight if keep is None else self.weight[keep]
-            dense = np.bincount(t * (hi - lo) + (f - lo), weights=w, minlength=n_traces * (hi - lo))
+            keep = (self.feature >= lo) & (self.feature < hi)
+            dense = np.bincount(
+                self.trace[keep] * (hi - lo) + (self.feature[keep] - lo),
+                weights=self.weight[keep],
+                minlength=n_traces * (hi - lo),
+            )
             yield slice(lo, hi), dense.reshape(n_traces, hi - lo)
 
 
@@ -76,14 +133,14 @@ def bootstrap(
     chunk = max(1, max_cells // n_traces)
     cached: dict[str, list[tuple[slice, FloatArray]]] = {}
     for name, stat in statistics.items():
-        if stat.n_features * n_traces <= max_cells:
-            cached[name] = list(stat.blocks(n_traces, max_cells))
+        if stat.dense is not None:
+            cached[name] = list(stat.blocks(max_cells))
     out: dict[str, list[FloatArray]] = {name: [] for name in statistics}
     for start in range(0, n_resamples, chunk):
         counts = resample_counts(n_traces, min(chunk, n_resamples - start), rng)
         for name, stat in statistics.items():
             sums = np.empty((counts.shape[0], stat.n_features))
-            for cols, dense in cached.get(name) or stat.blocks(n_traces, max_cells):
+            for cols, dense in cached.get(name) or stat.blocks(max_cells):
                 sums[:, cols] = counts @ dense
             out[name].append(stat.compute(sums))
     return {name: np.concatenate(parts, axis=0) for name, parts in out.items()}

@@ -21,10 +21,18 @@ def _codes(raw: npt.ArrayLike) -> tuple[np.ndarray, IntArray]:
 def pairs_within_groups(group: IntArray, sizes: IntArray) -> tuple[IntArray, IntArray]:
     """Return positions (left < right) of every pair of elements in the same group.
 
-    `group` must be sorted and `sizes[g]` count its elements. The partners of the element at
-    rank r of a group of size n are the next n - 1 - r elements: no Python loop.
+    `group` must be sorted and `sizes[g]` count its elements. Small groups (the usual 2-5
+    annotators of a step) pair element j with j + d for each offset d; large groups use
+    repeat: the partners of the element at rank r of a group of size n are the next n - 1 - r.
     """
     n = group.size
+    largest = int(sizes.max()) if sizes.size else 0
+    if largest <= 16:
+        lefts = [np.nonzero(group[:-d] == group[d:])[0] for d in range(1, largest)]
+        if not lefts:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        rights = [j + d for d, j in enumerate(lefts, start=1)]
+        return np.concatenate(lefts).astype(np.int64), np.concatenate(rights).astype(np.int64)
     start = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
     rank = np.arange(n, dtype=np.int64) - start[group]
     partners = sizes[group] - 1 - rank

@@ -30,16 +30,26 @@ def first_errors(table: LabelTable) -> FirstErrors:
     """Return each annotator's first negative step index in each trace they labeled."""
     m = max(table.n_coders, 1)
     key = table.trace * m + table.coder
-    keys, inverse = np.unique(key, return_inverse=True)
     big = np.iinfo(np.int64).max
-    first = np.full(keys.size, big, dtype=np.int64)
     neg = table.polarity < 0
-    np.minimum.at(first, inverse[neg], table.step_index[neg])
+    space = table.n_traces * m
+    if space <= 4 * table.n_labels + 1024:
+        # Dense key space: a bincount instead of a sort.
+        keys = np.nonzero(np.bincount(key, minlength=space))[0]
+        dense = np.full(space, big, dtype=np.int64)
+        np.minimum.at(dense, key[neg], table.step_index[neg])
+        first = dense[keys]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        first = np.full(keys.size, big, dtype=np.int64)
+        np.minimum.at(first, inverse[neg], table.step_index[neg])
     first[first == big] = NO_ERROR
     return FirstErrors(trace=keys // m, coder=keys % m, index=first)
 
 
-def first_error_statistics(table: LabelTable) -> dict[str, Statistic]:
+def first_error_statistics(
+    table: LabelTable, fe: FirstErrors | None = None
+) -> dict[str, Statistic]:
     """Return additive statistics for exact match, mean distance and has-error kappa.
 
     Over every pair of annotators of the same trace: exact match when both first-error
@@ -47,7 +57,7 @@ def first_error_statistics(table: LabelTable) -> dict[str, Statistic]:
     absolute distance over pairs where both found an error; and Fleiss' kappa on the binary
     "this trace has an error" with traces as items.
     """
-    fe = first_errors(table)
+    fe = first_errors(table) if fe is None else fe
     sizes = np.bincount(fe.trace, minlength=table.n_traces).astype(np.int64)
     left, right = pairs_within_groups(fe.trace, sizes)
     a, b = fe.index[left], fe.index[right]
@@ -86,17 +96,19 @@ def first_error_statistics(table: LabelTable) -> dict[str, Statistic]:
     k_feature = np.repeat(np.arange(4, dtype=np.int64), traces.size)
     k_weight = np.concatenate([p_t[ok], np.ones(traces.size), counts[ok, 0], counts[ok, 1]])
     return {
-        "first_error_pairs": Statistic(
+        "first_error_pairs": Statistic.from_entries(
             trace=entries_trace,
             feature=entries_feature,
             weight=entries_weight,
+            n_traces=table.n_traces,
             n_features=4,
             compute=pair_figures,
         ),
-        "first_error_kappa": Statistic(
+        "first_error_kappa": Statistic.from_entries(
             trace=k_trace,
             feature=k_feature,
             weight=k_weight,
+            n_traces=table.n_traces,
             n_features=4,
             compute=fleiss_kappa_from_stats,
         ),

@@ -72,11 +72,17 @@ class _Builder:
             self.stats, n_traces=self.t.n_traces, n_resamples=n_resamples, seed=seed
         )
 
-    def figure(self, name: str, index: tuple[int, ...] | int, reason: str, **extra: Any) -> dict:
+    def figure(
+        self,
+        name: str,
+        index: tuple[int, ...] | int,
+        reason: str | Callable[[], str],
+        **extra: Any,
+    ) -> dict:
         """Return one figure: value (+ interval) or a null value with the reason."""
         value = float(self.points[name][index])
         if math.isnan(value):
-            return {"value": None, "reason": reason, **extra}
+            return {"value": None, "reason": reason if isinstance(reason, str) else reason(), **extra}
         out: dict[str, Any] = {"value": value, **extra}
         if self.samples is not None:
             reps = self._reps(name, index)
@@ -100,46 +106,48 @@ class _Builder:
 
 
 def _fleiss_statistic(t: LabelTable, codes: IntArray, k: int) -> Statistic:
-    """Entries for [sum P_i, items, n_1..n_K] over steps with two or more labels."""
+    """Per step with two or more labels: [P_i, 1, n_i1..n_iK], summed per trace."""
     n_i = t.labels_per_item
     counts = np.bincount(t.item * k + codes, minlength=t.n_items * k).reshape(t.n_items, k)
     ok = n_i >= 2
-    items = np.nonzero(ok)[0]
-    p_i = (counts[ok] * (counts[ok] - 1)).sum(axis=1) / (n_i[ok] * (n_i[ok] - 1))
-    lab = ok[t.item]
-    trace = np.concatenate([t.item_trace[items], t.item_trace[items], t.trace[lab]])
-    feature = np.concatenate(
-        [np.zeros(items.size, np.int64), np.ones(items.size, np.int64), 2 + codes[lab]]
-    )
-    weight = np.concatenate([p_i.astype(np.float64), np.ones(items.size), np.ones(int(lab.sum()))])
+    c = counts[ok].astype(np.float64)
+    n = n_i[ok].astype(np.float64)
+    columns = np.empty((c.shape[0], 2 + k))
+    columns[:, 0] = (c * (c - 1)).sum(axis=1) / (n * (n - 1))
+    columns[:, 1] = 1.0
+    columns[:, 2:] = c
 
     def compute(s: FloatArray) -> FloatArray:
         return np.stack([percent_agreement_from_stats(s), fleiss_kappa_from_stats(s)], axis=-1)
 
-    return Statistic(trace=trace, feature=feature, weight=weight, n_features=2 + k, compute=compute)
+    return Statistic.from_columns(
+        trace=t.item_trace[ok], columns=columns, n_traces=t.n_traces, compute=compute
+    )
 
 
 def _coincidence_statistic(
     t: LabelTable, codes: IntArray, k: int, compute: Callable[[FloatArray], FloatArray]
 ) -> Statistic:
+    """Coincidence counts (both orders of every label pair, weight 1 / (m_u - 1)) per trace."""
     p = t.pairs
     a, b = codes[p.left], codes[p.right]
     tr = t.trace[p.left]
-    return Statistic(
+    return Statistic.from_entries(
         trace=np.concatenate([tr, tr]),
         feature=np.concatenate([a * k + b, b * k + a]),
         weight=np.concatenate([p.weight, p.weight]),
+        n_traces=t.n_traces,
         n_features=k * k,
         compute=compute,
     )
 
 
 def _cohen_statistic(t: LabelTable, pair_codes: IntArray, n_pairs: int) -> Statistic:
+    """Per annotator pair (lower code first), the confusion matrix of their shared steps."""
     p = t.pairs
     k = t.n_categories
-    ca, cb = t.coder[p.left], t.coder[p.right]
+    swap = t.coder[p.left] > t.coder[p.right]
     va, vb = t.value[p.left], t.value[p.right]
-    swap = ca > cb
     va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
 
     def compute(s: FloatArray) -> FloatArray:
@@ -147,29 +155,31 @@ def _cohen_statistic(t: LabelTable, pair_codes: IntArray, n_pairs: int) -> Stati
         kappas = cohen_kappa_from_confusion(c)
         return np.concatenate([kappas, _nanmean_last(kappas)[..., None]], axis=-1)
 
-    return Statistic(
+    return Statistic.from_entries(
         trace=t.trace[p.left],
         feature=pair_codes * k * k + va * k + vb,
         weight=np.ones(p.left.size),
+        n_traces=t.n_traces,
         n_features=n_pairs * k * k,
         compute=compute,
     )
 
 
 def _per_category_statistic(t: LabelTable) -> Statistic:
-    """Per category k, one-vs-rest: [sum P_i, items, n_k, n_rest, n_k(n_k-1), n_k(n_i-1)]."""
+    """Per category k, one-vs-rest: [P_i, 1, n_k, n_rest, n_k(n_k-1), n_k(n_i-1)] per trace."""
     k = t.n_categories
     n_i = t.labels_per_item
     ok = n_i >= 2
-    items = np.nonzero(ok)[0]
     c = t.item_counts[ok].astype(np.float64)
     n = n_i[ok].astype(np.float64)[:, None]
     rest = n - c
-    p_i = (c * (c - 1) + rest * (rest - 1)) / (n * (n - 1))
-    parts = [p_i, np.ones_like(c), c, rest, c * (c - 1), c * (n - 1)]
-    weight = np.stack(parts, axis=-1).ravel()  # items x K x 6
-    feature = np.tile(np.arange(k * 6, dtype=np.int64), items.size)
-    trace = np.repeat(t.item_trace[items], k * 6)
+    columns = np.empty((c.shape[0], k, 6))
+    columns[..., 0] = (c * (c - 1) + rest * (rest - 1)) / (n * (n - 1))
+    columns[..., 1] = 1.0
+    columns[..., 2] = c
+    columns[..., 3] = rest
+    columns[..., 4] = c * (c - 1)
+    columns[..., 5] = c * (n - 1)
 
     def compute(s: FloatArray) -> FloatArray:
         x = s.reshape(*s.shape[:-1], k, 6)
@@ -177,12 +187,13 @@ def _per_category_statistic(t: LabelTable) -> Statistic:
         specific = _divide(x[..., 4], x[..., 5])
         return np.stack([kappa, specific], axis=-1)
 
-    return Statistic(trace=trace, feature=feature, weight=weight, n_features=k * 6, compute=compute)
+    return Statistic.from_columns(
+        trace=t.item_trace[ok], columns=columns.reshape(-1, k * 6), n_traces=t.n_traces,
+        compute=compute,
+    )
 
 
-def _versus_statistic(
-    t: LabelTable, labels: IntArray, other: IntArray
-) -> Statistic:
+def _versus_statistic(t: LabelTable, labels: IntArray, other: IntArray) -> Statistic:
     """Per annotator: confusion of their labels (rows) against another value (columns)."""
     k, m = t.n_categories, t.n_coders
 
@@ -192,10 +203,11 @@ def _versus_statistic(
         rate = _divide(np.trace(c, axis1=-2, axis2=-1), total)
         return np.stack([rate, cohen_kappa_from_confusion(c)], axis=-1)
 
-    return Statistic(
+    return Statistic.from_entries(
         trace=t.trace[labels],
         feature=t.coder[labels] * k * k + t.value[labels] * k + other,
         weight=np.ones(labels.size),
+        n_traces=t.n_traces,
         n_features=m * k * k,
         compute=compute,
     )
@@ -259,8 +271,12 @@ def agreement_report(
     ca, cb = np.minimum(t.coder[p.left], t.coder[p.right]), np.maximum(
         t.coder[p.left], t.coder[p.right]
     )
-    pair_keys, pair_codes = np.unique(ca * max(m, 1) + cb, return_inverse=True)
-    pair_codes = pair_codes.astype(np.int64).reshape(-1)
+    pair_key = ca * max(m, 1) + cb
+    pair_n_all = np.bincount(pair_key, minlength=m * m)
+    pair_keys = np.nonzero(pair_n_all)[0]
+    lookup = np.full(m * m, -1, dtype=np.int64)
+    lookup[pair_keys] = np.arange(pair_keys.size)
+    pair_codes = lookup[pair_key]
     n_pairs = int(pair_keys.size)
     b.add("cohen", _cohen_statistic(t, pair_codes, n_pairs))
     b.add("per_category", _per_category_statistic(t))
@@ -270,15 +286,19 @@ def agreement_report(
     gold = t.gold_value[t.item]
     with_gold = np.nonzero(gold >= 0)[0]
     b.add("gold", _versus_statistic(t, with_gold, gold[with_gold]))
-    for name, stat in first_error_statistics(t).items():
+    fe = first_errors(t)
+    for name, stat in first_error_statistics(t, fe).items():
         b.add(name, stat)
     if n_resamples > 0:
         b.run_bootstrap(n_resamples, seed, confidence)
 
     base = _base_reason(t)
-    same = _same_value_reason(t)
-    same_pol = _same_polarity_reason(t)
-    pair_n = np.bincount(pair_codes, minlength=n_pairs)
+    def same() -> str:
+        return base or _same_value_reason(t)
+
+    def same_pol() -> str:
+        return base or _same_polarity_reason(t)
+    pair_n = pair_n_all[pair_keys]
     cohen_totals = b.stats["cohen"].totals().reshape(n_pairs, k, k)
 
     pairs_out: list[dict[str, Any]] = []
@@ -308,7 +328,6 @@ def agreement_report(
         base or "every annotator pair's kappa is undefined", n_pairs=n_pairs,
     )
 
-    fe = first_errors(t)
     fe_pairs = b.stats["first_error_pairs"].totals()
     if t.n_labels == 0 or m < 2:
         fe_reason = base or "no labels"
@@ -426,10 +445,10 @@ def agreement_report(
         "percent_agreement": b.figure("fleiss", 0, base or "no pairable steps"),
         "cohen_kappa_mean": kappa_mean,
         "cohen_kappa_pairs": pairs_out,
-        "fleiss_kappa": b.figure("fleiss", 1, base or same),
-        "krippendorff_alpha_nominal": b.figure("alpha_nominal", (), base or same),
-        "krippendorff_alpha_ordinal": b.figure("alpha_polarity", 0, base or same_pol),
-        "krippendorff_alpha_interval": b.figure("alpha_polarity", 1, base or same_pol),
+        "fleiss_kappa": b.figure("fleiss", 1, same),
+        "krippendorff_alpha_nominal": b.figure("alpha_nominal", (), same),
+        "krippendorff_alpha_ordinal": b.figure("alpha_polarity", 0, same_pol),
+        "krippendorff_alpha_interval": b.figure("alpha_polarity", 1, same_pol),
         "first_error": first_error,
         "confusion": confusion,
         "per_annotator": per_annotator,

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from labeling.agreement.bootstrap import bootstrap, resample_counts
+from labeling.agreement.bootstrap import Statistic, bootstrap, resample_counts
 from labeling.agreement.data import LabelTable
-from labeling.agreement.report import _fleiss_statistic, agreement_report
+from labeling.agreement.report import _coincidence_statistic, _fleiss_statistic, agreement_report
 from tests.labeling.agreement.conftest import random_table
 
 
@@ -51,14 +51,25 @@ def test_interval_brackets_the_estimate_and_narrows_with_more_traces():
 
 
 def test_chunked_replicates_equal_one_big_matrix_product():
-    """Memory-bounded chunks and feature blocks give the same replicates."""
+    """Memory-bounded chunks of replicates and feature blocks give the same replicates."""
     table = random_table(4, n_coders=3)
-    stat = _fleiss_statistic(table, table.value, table.n_categories)
-    whole = bootstrap({"f": stat}, n_traces=table.n_traces, n_resamples=50, seed=2)["f"]
+    dense = _coincidence_statistic(table, table.value, 3, lambda s: s)
+    p = table.pairs
+    a, b = table.value[p.left], table.value[p.right]
+    tr = table.trace[p.left]
+    entries = Statistic.from_entries(
+        trace=np.concatenate([tr, tr]), feature=np.concatenate([a * 3 + b, b * 3 + a]),
+        weight=np.concatenate([p.weight, p.weight]), n_traces=table.n_traces, n_features=9,
+        compute=lambda s: s, max_cells=1,
+    )
+    assert dense.dense is not None and entries.dense is None
+    np.testing.assert_allclose(dense.totals(), entries.totals(), atol=1e-12)
+    whole = bootstrap({"f": dense}, n_traces=table.n_traces, n_resamples=50, seed=2)["f"]
     chunked = bootstrap(
-        {"f": stat}, n_traces=table.n_traces, n_resamples=50, seed=2, max_cells=2 * table.n_traces
+        {"f": entries}, n_traces=table.n_traces, n_resamples=50, seed=2,
+        max_cells=2 * table.n_traces,
     )["f"]
-    np.testing.assert_allclose(whole, chunked, atol=1e-12)
+    np.testing.assert_allclose(whole, chunked, atol=1e-9)
 
 
 def test_resample_counts_draw_each_replicate_with_replacement():
