@@ -13,8 +13,21 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _codes(raw: npt.ArrayLike) -> tuple[np.ndarray, IntArray]:
-    """Return (sorted unique values, code of each element)."""
-    values, codes = np.unique(np.asarray(raw), return_inverse=True)
+    """Return (sorted unique values, code of each element).
+
+    Database ids are dense integers: a bincount over their range replaces the sort that
+    np.unique needs, which matters at a million labels.
+    """
+    arr = np.asarray(raw).reshape(-1)
+    if arr.size and arr.dtype.kind in "iu":
+        low = int(arr.min())
+        span = int(arr.max()) - low + 1
+        if span <= 4 * arr.size + 1024:
+            shifted = (arr - low).astype(np.int64)
+            present = np.bincount(shifted, minlength=span) > 0
+            code_of = np.cumsum(present) - 1
+            return np.nonzero(present)[0] + low, code_of[shifted].astype(np.int64)
+    values, codes = np.unique(arr, return_inverse=True)
     return values, codes.astype(np.int64).reshape(-1)
 
 
