@@ -270,3 +270,34 @@ def test_researcher_role_change_to_annotator_loses_access(labeled, researcher, r
     assert researcher_client.get(URL).status_code == 200
     membership_set(project=labeled, user=researcher, role=Membership.Role.ANNOTATOR)
     assert researcher_client.get(URL).status_code == 403
+
+
+def test_metadata_filter_compares_numbers_as_text(project, lead_client):
+    ann, bob = annotators(project, "ann", "bob")
+    trace_with_labels(project, {ann: ["positive"], bob: ["positive"]}, metadata={"level": 3})
+    trace_with_labels(project, {ann: ["negative"], bob: ["positive"]}, metadata={"level": 5})
+    assert lead_client.get(URL, {"metadata": "level:3"}).json()["n_labels"] == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_computes_a_large_project_in_the_background(
+    celery_worker_process, project, lead_client, settings
+):
+    import time
+
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 3
+    ann, bob = annotators(project, "ann", "bob")
+    trace_with_labels(project, {ann: ["positive", "negative"], bob: ["positive", "neutral"]})
+    response = lead_client.get(URL, {"bootstrap": 20})
+    assert response.status_code == 202
+    report = AgreementReport.objects.get(pk=response.json()["report_id"])
+    deadline = time.monotonic() + 60
+    while report.state not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        report.refresh_from_db()
+    assert report.state == "succeeded", report.error
+    body = lead_client.get(URL, {"bootstrap": 20}).json()
+    assert body["n_labels"] == 4
+    assert body["percent_agreement"]["value"] == 0.5
+    assert "ci_low" in body["percent_agreement"]
