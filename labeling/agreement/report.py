@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from labeling.agreement.bootstrap import Statistic, bootstrap, percentile_interval
+from labeling.agreement.bootstrap import MAX_CELLS, Statistic, bootstrap, percentile_interval
 from labeling.agreement.data import FloatArray, IntArray, LabelTable
 from labeling.agreement.first_error import first_error_statistics, first_errors
 from labeling.agreement.metrics import (
@@ -132,11 +132,18 @@ def _coincidence_statistic(
     p = t.pairs
     a, b = codes[p.left], codes[p.right]
     tr = t.trace[p.left]
+    n_traces = t.n_traces
+    if n_traces * k * k <= MAX_CELLS:
+        # One direction, then add the transpose: half the work of counting both orders.
+        half = np.bincount((tr * k + a) * k + b, weights=p.weight, minlength=n_traces * k * k)
+        half = half.reshape(n_traces, k, k)
+        dense = (half + half.transpose(0, 2, 1)).reshape(n_traces, k * k)
+        return Statistic(n_traces, k * k, compute, dense=dense)
     return Statistic.from_entries(
         trace=np.concatenate([tr, tr]),
         feature=np.concatenate([a * k + b, b * k + a]),
         weight=np.concatenate([p.weight, p.weight]),
-        n_traces=t.n_traces,
+        n_traces=n_traces,
         n_features=k * k,
         compute=compute,
     )
@@ -166,20 +173,36 @@ def _cohen_statistic(t: LabelTable, pair_codes: IntArray, n_pairs: int) -> Stati
 
 
 def _per_category_statistic(t: LabelTable) -> Statistic:
-    """Per category k, one-vs-rest: [P_i, 1, n_k, n_rest, n_k(n_k-1), n_k(n_i-1)] per trace."""
+    """Per category k, one-vs-rest: [sum P_i, items, n_k, n_rest, n_k(n_k-1), n_k(n_i-1)].
+
+    Summed per trace over steps with two or more labels; the item count and n_rest come
+    from per-trace totals, so only the category-dependent sums need a pass per category.
+    """
     k = t.n_categories
     n_i = t.labels_per_item
     ok = n_i >= 2
+    tr = t.item_trace[ok]
     c = t.item_counts[ok].astype(np.float64)
-    n = n_i[ok].astype(np.float64)[:, None]
-    rest = n - c
-    columns = np.empty((c.shape[0], k, 6))
-    columns[..., 0] = (c * (c - 1) + rest * (rest - 1)) / (n * (n - 1))
-    columns[..., 1] = 1.0
-    columns[..., 2] = c
-    columns[..., 3] = rest
-    columns[..., 4] = c * (c - 1)
-    columns[..., 5] = c * (n - 1)
+    n = n_i[ok].astype(np.float64)
+    nn1 = n * (n - 1.0)
+    n_traces = t.n_traces
+
+    def per_trace(w: FloatArray) -> FloatArray:
+        return np.bincount(tr, weights=w, minlength=n_traces)
+
+    items = np.bincount(tr, minlength=n_traces).astype(np.float64)
+    labels = per_trace(n)
+    dense = np.empty((n_traces, k, 6))
+    for j in range(k):
+        cj = c[:, j]
+        rest = n - cj
+        cc1 = cj * (cj - 1.0)
+        dense[:, j, 0] = per_trace((cc1 + rest * (rest - 1.0)) / nn1)
+        dense[:, j, 1] = items
+        dense[:, j, 2] = per_trace(cj)
+        dense[:, j, 3] = labels - dense[:, j, 2]
+        dense[:, j, 4] = per_trace(cc1)
+        dense[:, j, 5] = per_trace(cj * (n - 1.0))
 
     def compute(s: FloatArray) -> FloatArray:
         x = s.reshape(*s.shape[:-1], k, 6)
@@ -187,10 +210,7 @@ def _per_category_statistic(t: LabelTable) -> Statistic:
         specific = _divide(x[..., 4], x[..., 5])
         return np.stack([kappa, specific], axis=-1)
 
-    return Statistic.from_columns(
-        trace=t.item_trace[ok], columns=columns.reshape(-1, k * 6), n_traces=t.n_traces,
-        compute=compute,
-    )
+    return Statistic(n_traces, k * 6, compute, dense=dense.reshape(n_traces, k * 6))
 
 
 def _versus_statistic(t: LabelTable, labels: IntArray, other: IntArray) -> Statistic:
