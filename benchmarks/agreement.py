@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -182,6 +183,28 @@ def _load_project(slug: str, n_labels: int, id_offset: int) -> None:
         cursor.execute("ANALYZE")
 
 
+def _breakdown(slug: str) -> None:
+    """Print where the command's time goes, measured in this process (Django already set up)."""
+    from labeling.agreement.report import agreement_report
+    from labeling.models import Project
+    from labeling.selectors.agreement import (
+        AgreementFilters,
+        label_arrays_for_project,
+        labels_fingerprint,
+    )
+
+    project = Project.objects.get(slug=slug)
+    t0 = time.perf_counter()
+    labels_fingerprint(project_id=project.pk)
+    t1 = time.perf_counter()
+    table = label_arrays_for_project(project_id=project.pk, filters=AgreementFilters())
+    t2 = time.perf_counter()
+    agreement_report(table)
+    t3 = time.perf_counter()
+    print(f"      breakdown: fingerprint {t1 - t0:.3f} s, labels from PostgreSQL to arrays "
+          f"{t2 - t1:.3f} s, every figure {t3 - t2:.3f} s")
+
+
 def bench_database(pg: str, keep: bool) -> None:
     import psycopg
 
@@ -203,19 +226,24 @@ def bench_database(pg: str, keep: bool) -> None:
             t0 = time.perf_counter()
             _load_project(slug, n, id_offset=(i + 1) * 10_000_000)
             _line(f"load {n:,} labels with COPY (setup, not a target)", time.perf_counter() - t0)
-            for extra in ([], ["--bootstrap", "200"]):
-                times = []
+            _breakdown(slug)
+            for extra in ([], ["--bootstrap", "1000"]):
+                times, cpu = [], []
                 for _ in range(3):
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
                     t0 = time.perf_counter()
                     done = subprocess.run(
                         [sys.executable, "manage.py", "agreement", slug, "--json", *extra],
                         cwd=ROOT, env=env, check=True, capture_output=True,
                     )
                     times.append(time.perf_counter() - t0)
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 size = len(done.stdout)
                 _line(f"{n:>9,} labels: manage.py agreement --json {' '.join(extra)}".rstrip(),
                       min(times), 3.0 if not extra else None)
-                print(f"      ({size:,} bytes of JSON; best of 3, incl. Python and Django start)")
+                print(f"      ({size:,} bytes of JSON; best of 3 wall, incl. Python and Django "
+                      f"start; client CPU {min(cpu):.2f} s; load average {os.getloadavg()[0]:.1f})")
     finally:
         from django.db import connections
 

@@ -39,8 +39,11 @@ NOTES = {
     "first_error": "First error = smallest step index labeled negative by the annotator, or "
     "none. Exact match over annotator pairs of a trace (both none is a match); distance over "
     "pairs where both found an error; kappa = Fleiss on 'this trace has an error'.",
+    "cohen_kappa_mean": "Unweighted mean of the pairwise kappas that are defined.",
+    "per_category": "One category against the rest: Fleiss' kappa on the binary labels, and "
+    "specific agreement = agreeing pairs on the category / pairs with at least one of it.",
     "bootstrap": "Percentile intervals from resampling traces with replacement (steps of a "
-    "trace move together).",
+    "trace move together); replicates where a figure is undefined are left out and counted.",
 }
 
 
@@ -55,8 +58,6 @@ class _Builder:
 
     def __init__(self, table: LabelTable) -> None:
         self.t = table
-        self.k = table.n_categories
-        self.m = table.n_coders
         self.stats: dict[str, Statistic] = {}
         self.points: dict[str, FloatArray] = {}
         self.samples: dict[str, FloatArray] | None = None

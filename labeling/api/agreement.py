@@ -104,6 +104,9 @@ class AgreementReportApi(ProjectScopedMixin, APIView):
             min_value=0, max_value=10_000, default=0, help_text="Trace resamples for 95 % CIs."
         )
         seed = serializers.IntegerField(min_value=0, default=0)
+        confidence = serializers.FloatField(
+            min_value=0.5, max_value=0.999, default=0.95, help_text="Interval level."
+        )
         include_sources = serializers.BooleanField(
             default=False, help_text="Count labels imported with the traces."
         )
@@ -168,6 +171,7 @@ class AgreementReportApi(ProjectScopedMixin, APIView):
             ),
             n_resamples=v["bootstrap"],
             seed=v["seed"],
+            confidence=v["confidence"],
         )
         report = agreement_report_get_or_schedule(
             project=project, params=params, schedule=agreement_report_compute_task.delay

@@ -31,6 +31,7 @@ class AgreementParams:
     filters: AgreementFilters = field(default_factory=AgreementFilters)
     n_resamples: int = 0
     seed: int = 0
+    confidence: float = 0.95
 
     def as_json(self) -> dict[str, Any]:
         """Return the normalised JSON form, the same for equal parameters."""
@@ -38,6 +39,7 @@ class AgreementParams:
         return {
             "bootstrap": self.n_resamples,
             "seed": self.seed,
+            "confidence": self.confidence,
             "include_sources": f.include_sources,
             "annotators": sorted(f.annotators),
             "since": f.since.isoformat() if f.since else None,
@@ -62,6 +64,7 @@ class AgreementParams:
             ),
             n_resamples=int(data.get("bootstrap") or 0),
             seed=int(data.get("seed") or 0),
+            confidence=float(data.get("confidence") or 0.95),
         )
 
     def key(self) -> str:
@@ -75,7 +78,9 @@ def _compute_and_store(*, project: Project, params: AgreementParams) -> Agreemen
     # so the next request recomputes instead of trusting this result.
     fingerprint = labels_fingerprint(project_id=project.pk)
     table = label_arrays_for_project(project_id=project.pk, filters=params.filters)
-    result = agreement_report(table, n_resamples=params.n_resamples, seed=params.seed)
+    result = agreement_report(
+        table, n_resamples=params.n_resamples, seed=params.seed, confidence=params.confidence
+    )
     result["params"] = params.as_json()
     report, _ = AgreementReport.objects.update_or_create(
         project=project,

@@ -43,7 +43,7 @@ def render_table(result: dict[str, Any]) -> str:
     )
     if boot:
         lines.append(
-            f"intervals: {int(boot['confidence'] * 100)} % bootstrap, {boot['resamples']} "
+            f"intervals: {boot['confidence'] * 100:g} % bootstrap, {boot['resamples']} "
             f"trace resamples, seed {boot['seed']}"
         )
     lines.append("")
@@ -98,6 +98,8 @@ class Command(BaseCommand):
         parser.add_argument("--bootstrap", type=int, default=0, metavar="N",
                             help="Trace resamples for 95 %% intervals (0 = none).")
         parser.add_argument("--seed", type=int, default=0, metavar="S")
+        parser.add_argument("--confidence", type=float, default=0.95, metavar="C",
+                            help="Interval level, between 0 and 1 (default 0.95).")
         parser.add_argument("--include-sources", action="store_true",
                             help="Also count labels imported with the traces (source annotators).")
         parser.add_argument("--annotators", default="", help="Comma-separated usernames.")
@@ -114,6 +116,8 @@ class Command(BaseCommand):
             raise CommandError(f"No project with slug {slug!r}.")
         if options["bootstrap"] < 0:
             raise CommandError("--bootstrap must be 0 or more")
+        if not 0 < options["confidence"] < 1:
+            raise CommandError("--confidence must be between 0 and 1, e.g. 0.95")
         metadata = []
         for item in options["metadata"]:
             key, sep, value = item.partition(":")
@@ -132,7 +136,10 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--metadata: {exc}") from exc
         params = AgreementParams(
-            filters=filters, n_resamples=options["bootstrap"], seed=options["seed"]
+            filters=filters,
+            n_resamples=options["bootstrap"],
+            seed=options["seed"],
+            confidence=options["confidence"],
         )
         result = agreement_report_compute(project=project, params=params)
         if options["json"]:
