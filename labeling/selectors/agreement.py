@@ -107,33 +107,39 @@ def _int_columns(qs: QuerySet, fields: tuple[str, ...]) -> np.ndarray:
 def label_arrays_for_project(*, project_id: int, filters: AgreementFilters) -> LabelTable:
     """Return the project's step labels matching the filters as a LabelTable.
 
-    Five queries whatever the data size: labels and step indices (integers only, no model
-    instances), categories, annotator names, gold labels. Categories are identified by key, so the same
-    key in two taxonomy versions is one category.
+    Five queries whatever the data size: labels and steps (integers only, no model
+    instances), categories, annotator names, gold labels. The label query reads only
+    (step, annotator, category): trace and step index come from the step query, polarity
+    from the category (step labels copy it), so the largest query carries the fewest
+    columns. Categories are identified by key: the same key in two taxonomy versions is
+    one category.
     """
     rows = _int_columns(
         _filtered_labels(project_id=project_id, filters=filters),
-        ("step_id", "trace_id", "annotator_id", "category_id", "polarity"),
+        ("step_id", "annotator_id", "category_id"),
     )
-    # Step indices in a query of their own: joining steps to a million labels costs more.
-    steps = _int_columns(Step.objects.filter(trace__project_id=project_id), ("id", "index"))
+    steps = _int_columns(
+        Step.objects.filter(trace__project_id=project_id), ("id", "trace_id", "index")
+    )
     steps = steps[np.argsort(steps[:, 0], kind="stable")]
-    step_index = steps[np.searchsorted(steps[:, 0], rows[:, 0]), 1] if rows.size else rows[:, 0]
+    where = np.searchsorted(steps[:, 0], rows[:, 0]) if rows.size else rows[:, 0]
     categories = list(
         Category.objects.filter(version__taxonomy__project_id=project_id)
         .order_by("-version__number", "position", "id")
-        .values_list("id", "key")
+        .values_list("id", "key", "polarity")
     )
     keys: list[str] = []
     code_of_key: dict[str, int] = {}
-    for _, key in categories:
+    size = max((cid for cid, _, _ in categories), default=0) + 1
+    code_of_id = np.zeros(size, dtype=np.int64)
+    polarity_of_id = np.zeros(size, dtype=np.int64)
+    for cid, key, polarity in categories:
         if key not in code_of_key:
             code_of_key[key] = len(keys)
             keys.append(key)
-    lookup = np.zeros(max((cid for cid, _ in categories), default=0) + 1, dtype=np.int64)
-    for cid, key in categories:
-        lookup[cid] = code_of_key[key]
-    annotator_ids = np.unique(rows[:, 2]).tolist()
+        code_of_id[cid] = code_of_key[key]
+        polarity_of_id[cid] = polarity
+    annotator_ids = np.unique(rows[:, 1]).tolist()
     names = dict(User.objects.filter(id__in=annotator_ids).values_list("id", "username"))
     gold_qs = GoldLabel.objects.filter(trace__project_id=project_id)
     if filters.taxonomy_version is not None:
@@ -141,15 +147,15 @@ def label_arrays_for_project(*, project_id: int, filters: AgreementFilters) -> L
     gold = _int_columns(gold_qs, ("step_id", "category_id", "polarity"))
     return LabelTable.from_arrays(
         item=rows[:, 0],
-        trace=rows[:, 1],
-        step_index=step_index,
-        coder=rows[:, 2],
-        value=lookup[rows[:, 3]],
-        polarity=rows[:, 4],
+        trace=steps[where, 1],
+        step_index=steps[where, 2],
+        coder=rows[:, 1],
+        value=code_of_id[rows[:, 2]],
+        polarity=polarity_of_id[rows[:, 2]],
         coder_names=names,
         categories=keys,
         gold_item=gold[:, 0],
-        gold_value=lookup[gold[:, 1]],
+        gold_value=code_of_id[gold[:, 1]],
         gold_polarity=gold[:, 2],
     )
 
