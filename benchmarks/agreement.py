@@ -90,7 +90,8 @@ def bench_pure() -> None:
             _best(metrics),
             0.5 if n >= 1_000_000 else None,
         )
-        print(f"      alpha nominal {values[0]:.4f}  ordinal {values[1]:.4f}  Fleiss {values[2]:.4f}")
+        print(f"      alpha nominal {values[0]:.4f}  ordinal {values[1]:.4f}  "
+              f"Fleiss {values[2]:.4f}")
         table = build()
         _line(f"{n:>9,} labels: full report (every figure, no bootstrap)",
               _best(lambda t=table: agreement_report(t), 1))
@@ -118,7 +119,8 @@ def bench_bootstrap() -> None:
     _line(f"1,000 resamples over {table.n_traces:,} traces (every figure)",
           time.perf_counter() - t0, 10.0)
     alpha = report["krippendorff_alpha_nominal"]
-    print(f"      alpha nominal {alpha['value']:.4f} [{alpha['ci_low']:.4f}, {alpha['ci_high']:.4f}]")
+    print(f"      alpha nominal {alpha['value']:.4f} "
+          f"[{alpha['ci_low']:.4f}, {alpha['ci_high']:.4f}]")
 
 
 def _admin_url(base: str) -> str:
@@ -153,9 +155,10 @@ def _load_project(slug: str, n_labels: int, id_offset: int) -> None:
     now = "2026-01-01 00:00:00+00"
     traces = io.StringIO()
     for t in trace_ids.tolist():
+        split = "test" if t % 5 == 0 else "train"
         traces.write(
-            f"{t}\t{project.pk}\tb{t}\tProblem {t}\t\t\t\\N\tbench\t{{\"split\": \"{'test' if t % 5 == 0 else 'train'}\"}}\tnative\t"
-            f"h{t}\t{STEPS_PER_TRACE}\tf\t\\N\t{now}\n"
+            f"{t}\t{project.pk}\tb{t}\tProblem {t}\t\t\t\\N\tbench\t{{\"split\": \"{split}\"}}\t"
+            f"native\th{t}\t{STEPS_PER_TRACE}\tf\t\\N\t{now}\n"
         )
     steps = io.StringIO()
     trace_of_step = (np.arange(n_items) // STEPS_PER_TRACE + id_offset).tolist()

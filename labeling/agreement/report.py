@@ -83,7 +83,8 @@ class _Builder:
         """Return one figure: value (+ interval) or a null value with the reason."""
         value = float(self.points[name][index])
         if math.isnan(value):
-            return {"value": None, "reason": reason if isinstance(reason, str) else reason(), **extra}
+            text = reason if isinstance(reason, str) else reason()
+            return {"value": None, "reason": text, **extra}
         out: dict[str, Any] = {"value": value, **extra}
         if self.samples is not None:
             reps = self._reps(name, index)

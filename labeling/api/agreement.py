@@ -165,7 +165,9 @@ class AgreementReportApi(ProjectScopedMixin, APIView):
                 taxonomy_version=v.get("taxonomy_version"),
                 since=v.get("since"),
                 until=v.get("until"),
-                annotators=tuple(a.strip() for a in v.get("annotators", "").split(",") if a.strip()),
+                annotators=tuple(
+                    name.strip() for name in v.get("annotators", "").split(",") if name.strip()
+                ),
                 metadata=tuple(v.get("metadata", [])),
                 include_sources=v["include_sources"],
             ),

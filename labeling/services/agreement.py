@@ -5,7 +5,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,6 +22,9 @@ from labeling.selectors.agreement import (
 )
 
 State = AgreementReport.State
+
+# A report pending or running longer than this is assumed lost (worker stopped) and re-queued.
+STALE_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -125,19 +128,19 @@ def agreement_report_get_or_schedule(
     """Return the project's report for these parameters, computing or scheduling it if needed.
 
     A stored report is reused while the labels fingerprint is unchanged (succeeded, or still
-    pending/running). Otherwise, up to settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is
-    computed inline; above, the report is marked pending and `schedule(report_id)` runs after
+    pending/running for less than STALE_AFTER). Otherwise, up to
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is computed inline; above, the report is marked pending and `schedule(report_id)` runs after
     the transaction commits (the caller passes the Celery task, so services never import it).
     """
     fingerprint = labels_fingerprint(project_id=project.pk)
     key = params.key()
     report = AgreementReport.objects.filter(project=project, params_key=key).first()
-    if (
-        report is not None
-        and report.labels_fingerprint == fingerprint.value
-        and report.state in (State.SUCCEEDED, State.PENDING, State.RUNNING)
-    ):
-        return report
+    if report is not None and report.labels_fingerprint == fingerprint.value:
+        if report.state == State.SUCCEEDED:
+            return report
+        in_flight = report.state in (State.PENDING, State.RUNNING)
+        if in_flight and timezone.now() - report.created_at < STALE_AFTER:
+            return report
     if fingerprint.label_count <= settings.AGREEMENT_ASYNC_LABEL_THRESHOLD:
         return _compute_and_store(project=project, params=params)
     with transaction.atomic():
@@ -149,6 +152,8 @@ def agreement_report_get_or_schedule(
                 "labels_fingerprint": fingerprint.value,
                 "state": State.PENDING,
                 "error": "",
+                # created_at = when this computation was requested, for the staleness check.
+                "created_at": timezone.now(),
                 "finished_at": None,
             },
         )

@@ -102,7 +102,10 @@ def test_bad_metadata_filter_is_an_error(labeled):
 def test_confidence_level_widens_the_interval(labeled):
     narrow = json.loads(_run("demo-math", "--json", "--bootstrap", "200", "--confidence", "0.5"))
     wide = json.loads(_run("demo-math", "--json", "--bootstrap", "200", "--confidence", "0.99"))
-    width = lambda r: r["percent_agreement"]["ci_high"] - r["percent_agreement"]["ci_low"]  # noqa: E731
+
+    def width(r):
+        return r["percent_agreement"]["ci_high"] - r["percent_agreement"]["ci_low"]
+
     assert width(narrow) <= width(wide)
     assert wide["bootstrap"]["confidence"] == 0.99
     with pytest.raises(CommandError, match="--confidence"):

@@ -39,7 +39,9 @@ def test_int_columns_equal_values_list(project):
 @pytest.mark.django_db
 def test_label_arrays_carry_trace_step_index_polarity_and_gold(project):
     ann, bob = annotators(project, "ann", "bob")
-    first = trace_with_labels(project, {ann: ["positive", "negative"], bob: ["positive", "neutral"]})
+    first = trace_with_labels(
+        project, {ann: ["positive", "negative"], bob: ["positive", "neutral"]}
+    )
     second = trace_with_labels(project, {ann: ["", "", "negative"], bob: ["", "", "positive"]})
     step = first.steps.get(index=1)
     neutral = Category.objects.get(version=project.taxonomy_version, key="neutral")
@@ -65,7 +67,9 @@ def test_fingerprint_changes_when_labels_or_gold_change(project):
     (ann,) = annotators(project, "ann")
     trace = trace_with_labels(project, {ann: ["positive", "positive"]})
     seen = {labels_fingerprint(project_id=project.pk).value}
-    step_labels_set(trace=trace, annotator=ann, labels=[LabelInput(step_index=0, category_key="negative")])
+    step_labels_set(
+        trace=trace, annotator=ann, labels=[LabelInput(step_index=0, category_key="negative")]
+    )
     seen.add(labels_fingerprint(project_id=project.pk).value)
     step_label_delete(trace=trace, annotator=ann, step_index=1)
     seen.add(labels_fingerprint(project_id=project.pk).value)

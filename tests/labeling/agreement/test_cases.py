@@ -22,7 +22,8 @@ def _table(rows, gold=None):
     return LabelTable.from_arrays(
         item=list(items), coder=list(coders), value=codes, polarity=[c - 1 for c in codes],
         categories=CATS, coder_names={c: c for c in coders},
-        gold_item=gold_items, gold_value=[CATS.index(gold[i]) for i in gold_items] if gold else None,
+        gold_item=gold_items,
+        gold_value=[CATS.index(gold[i]) for i in gold_items] if gold else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Each statistic equals its reference implementation to 1e-9 (sklearn, statsmodels, krippendorff)."""
+"""Each statistic equals its reference to 1e-9: sklearn, statsmodels, krippendorff, loops."""
 import itertools
 
 import krippendorff

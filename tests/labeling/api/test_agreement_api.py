@@ -28,7 +28,8 @@ KEYS = {
 def labeled(project):
     ann, bob = annotators(project, "ann", "bob")
     trace_with_labels(
-        project, {ann: ["positive", "negative", "negative"], bob: ["positive", "neutral", "negative"]},
+        project,
+        {ann: ["positive", "negative", "negative"], bob: ["positive", "neutral", "negative"]},
         metadata={"split": "test"},
     )
     trace_with_labels(
@@ -97,7 +98,9 @@ def test_anonymous_is_refused(labeled, api_client):
         ({"taxonomy_version": 0}, "taxonomy_version"),
     ],
 )
-def test_bad_query_is_refused_naming_the_field_and_stores_nothing(labeled, lead_client, query, field):
+def test_bad_query_is_refused_naming_the_field_and_stores_nothing(
+    labeled, lead_client, query, field
+):
     response = lead_client.get(URL, query)
     assert response.status_code == 400
     assert field in response.json()
@@ -116,7 +119,9 @@ def test_changing_a_label_recomputes(labeled, lead_client, compute_calls):
     bob = labeled.traces.first().step_labels.get(annotator__username="bob", step__index=1)
     trace = bob.trace
     step_labels_set(
-        trace=trace, annotator=bob.annotator, labels=[LabelInput(step_index=1, category_key="negative")]
+        trace=trace,
+        annotator=bob.annotator,
+        labels=[LabelInput(step_index=1, category_key="negative")],
     )
     after = lead_client.get(URL).json()
     assert len(compute_calls) == 2
@@ -263,7 +268,8 @@ def test_schema_documents_the_endpoint(lead_client):
     schema = json.loads(response.content)
     op = schema["paths"]["/api/projects/{slug}/agreement/"]["get"]
     assert {"200", "202"} <= set(op["responses"])
-    assert {"bootstrap", "seed", "include_sources", "metadata"} <= {p["name"] for p in op["parameters"]}
+    names = {p["name"] for p in op["parameters"]}
+    assert {"bootstrap", "seed", "include_sources", "metadata"} <= names
 
 
 def test_researcher_role_change_to_annotator_loses_access(labeled, researcher, researcher_client):
@@ -301,3 +307,24 @@ def test_real_worker_computes_a_large_project_in_the_background(
     assert body["n_labels"] == 4
     assert body["percent_agreement"]["value"] == 0.5
     assert "ci_low" in body["percent_agreement"]
+
+
+def test_report_stuck_in_pending_is_queued_again(
+    labeled, lead_client, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 5
+    with django_capture_on_commit_callbacks(execute=False):
+        report_id = lead_client.get(URL).json()["report_id"]
+    AgreementReport.objects.filter(pk=report_id).update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert lead_client.get(URL).status_code == 202
+    assert len(callbacks) == 1
+    report = AgreementReport.objects.get(pk=report_id)
+    assert report.state == AgreementReport.State.SUCCEEDED
+    assert timezone.now() - report.created_at < timedelta(minutes=1)
