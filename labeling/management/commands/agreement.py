@@ -55,7 +55,16 @@ def render_table(result: dict[str, Any]) -> str:
         ("Krippendorff's alpha, ordinal (polarity)", "krippendorff_alpha_ordinal"),
         ("Krippendorff's alpha, interval (polarity)", "krippendorff_alpha_interval"),
     ]
-    width = max(len(label) for label, _ in headline) + 2
+    pair_names = [
+        f"{p['annotator_a']} / {p['annotator_b']} (n={p['n_items']})"
+        for p in result["cohen_kappa_pairs"]
+    ]
+    width = max(
+        [len(label) for label, _ in headline]
+        + [len(n) + 2 for n in pair_names]
+        + [len(r["annotator"]) + 2 for r in result["per_annotator"]]
+        + [len(r["category"]) + 2 for r in result["per_category"]]
+    ) + 2
     for label, key in headline:
         lines.append(f"{label:<{width}}{_fmt(result.get(key))}")
     fe = result["first_error"]
@@ -68,8 +77,7 @@ def render_table(result: dict[str, Any]) -> str:
     ]
     if result["cohen_kappa_pairs"]:
         lines += ["", "Cohen's kappa by pair"]
-        for pair in result["cohen_kappa_pairs"]:
-            name = f"{pair['annotator_a']} / {pair['annotator_b']} (n={pair['n_items']})"
+        for pair, name in zip(result["cohen_kappa_pairs"], pair_names, strict=True):
             lines.append(f"  {name:<{width - 2}}{_fmt(pair)}")
     if result["per_annotator"]:
         lines += ["", "Per annotator: labels, agreement with consensus / with gold"]
