@@ -12,7 +12,7 @@ import numpy as np
 
 from labeling.agreement.bootstrap import Statistic
 from labeling.agreement.data import IntArray, LabelTable, pairs_within_groups
-from labeling.agreement.metrics import _divide, fleiss_kappa_from_stats
+from labeling.agreement.metrics import safe_divide, fleiss_kappa_from_stats
 
 NO_ERROR = -1
 
@@ -82,7 +82,7 @@ def first_error_statistics(
     )
 
     def pair_figures(s: np.ndarray) -> np.ndarray:
-        return np.stack([_divide(s[..., 1], s[..., 0]), _divide(s[..., 3], s[..., 2])], axis=-1)
+        return np.stack([safe_divide(s[..., 1], s[..., 0]), safe_divide(s[..., 3], s[..., 2])], axis=-1)
 
     # Has-error kappa: one item per trace; count errors / no-errors per trace.
     has = (fe.index >= 0).astype(np.int64)
@@ -90,7 +90,7 @@ def first_error_statistics(
     np.add.at(counts, (fe.trace, has), 1.0)
     n_t = counts.sum(axis=1)
     ok = n_t >= 2
-    p_t = _divide((counts * (counts - 1)).sum(axis=1), n_t * (n_t - 1))
+    p_t = safe_divide((counts * (counts - 1)).sum(axis=1), n_t * (n_t - 1))
     traces = np.nonzero(ok)[0]
     k_trace = np.concatenate([traces, traces, traces, traces])
     k_feature = np.repeat(np.arange(4, dtype=np.int64), traces.size)

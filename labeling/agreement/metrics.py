@@ -14,7 +14,8 @@ from labeling.agreement.data import FloatArray, LabelTable
 _EPS = 1e-12
 
 
-def _divide(num: npt.ArrayLike, den: npt.ArrayLike) -> FloatArray:
+def safe_divide(num: npt.ArrayLike, den: npt.ArrayLike) -> FloatArray:
+    """Return num / den elementwise, NaN where the denominator is (numerically) zero."""
     num = np.asarray(num, dtype=np.float64)
     den = np.asarray(den, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -34,11 +35,11 @@ def cohen_kappa_from_confusion(confusion: npt.ArrayLike) -> FloatArray:
     """
     c = np.asarray(confusion, dtype=np.float64)
     n = c.sum(axis=(-1, -2))
-    p_o = _divide(np.trace(c, axis1=-2, axis2=-1), n)
-    rows = _divide(c.sum(axis=-1), n[..., None])
-    cols = _divide(c.sum(axis=-2), n[..., None])
+    p_o = safe_divide(np.trace(c, axis1=-2, axis2=-1), n)
+    rows = safe_divide(c.sum(axis=-1), n[..., None])
+    cols = safe_divide(c.sum(axis=-2), n[..., None])
     p_e = (rows * cols).sum(axis=-1)
-    return _divide(p_o - p_e, 1.0 - p_e)
+    return safe_divide(p_o - p_e, 1.0 - p_e)
 
 
 def confusion_matrix(a: npt.ArrayLike, b: npt.ArrayLike, n_categories: int) -> FloatArray:
@@ -68,7 +69,7 @@ def fleiss_stats(counts: npt.ArrayLike) -> FloatArray:
     c = np.asarray(counts, dtype=np.float64)
     n_i = c.sum(axis=-1)
     ok = n_i >= 2
-    p_i = _divide((c * (c - 1)).sum(axis=-1), n_i * (n_i - 1))
+    p_i = safe_divide((c * (c - 1)).sum(axis=-1), n_i * (n_i - 1))
     return np.concatenate(
         [[np.where(ok, p_i, 0.0).sum()], [ok.sum()], c[ok].sum(axis=0)]
     ).astype(np.float64)
@@ -77,7 +78,7 @@ def fleiss_stats(counts: npt.ArrayLike) -> FloatArray:
 def percent_agreement_from_stats(stats: npt.ArrayLike) -> FloatArray:
     """Return the mean over items of the share of agreeing label pairs (Fleiss 1971, P-bar)."""
     s = np.asarray(stats, dtype=np.float64)
-    return _divide(s[..., 0], s[..., 1])
+    return safe_divide(s[..., 0], s[..., 1])
 
 
 def fleiss_kappa_from_stats(stats: npt.ArrayLike) -> FloatArray:
@@ -90,11 +91,11 @@ def fleiss_kappa_from_stats(stats: npt.ArrayLike) -> FloatArray:
     exactly Fleiss' statistic (statsmodels' fleiss_kappa).
     """
     s = np.asarray(stats, dtype=np.float64)
-    p_bar = _divide(s[..., 0], s[..., 1])
+    p_bar = safe_divide(s[..., 0], s[..., 1])
     cat = s[..., 2:]
-    p_j = _divide(cat, cat.sum(axis=-1, keepdims=True))
+    p_j = safe_divide(cat, cat.sum(axis=-1, keepdims=True))
     p_e = (p_j * p_j).sum(axis=-1)
-    return _divide(p_bar - p_e, 1.0 - p_e)
+    return safe_divide(p_bar - p_e, 1.0 - p_e)
 
 
 def fleiss_kappa(counts: npt.ArrayLike) -> float:
@@ -143,7 +144,7 @@ def krippendorff_alpha_from_coincidence(
     d2 = _squared_distance(marg, level, vals)
     observed = (o * d2).sum(axis=(-1, -2))
     expected = (marg[..., :, None] * marg[..., None, :] * d2).sum(axis=(-1, -2))
-    alpha = 1.0 - _divide((n - 1.0) * observed, expected)
+    alpha = 1.0 - safe_divide((n - 1.0) * observed, expected)
     return np.where(n >= 2, alpha, np.nan)
 
 

@@ -6,22 +6,22 @@ Each figure is {"value": float} (plus "ci_low"/"ci_high" when a bootstrap was as
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from labeling.agreement.bootstrap import MAX_CELLS, Statistic, bootstrap, percentile_interval
-from labeling.agreement.data import FloatArray, IntArray, LabelTable
+from labeling.agreement.bootstrap import Statistic, bootstrap, percentile_interval
+from labeling.agreement.data import FloatArray, LabelTable
 from labeling.agreement.first_error import first_error_statistics, first_errors
-from labeling.agreement.metrics import (
-    POLARITY_VALUES,
-    _divide,
-    cohen_kappa_from_confusion,
-    fleiss_kappa_from_stats,
-    krippendorff_alpha_from_coincidence,
-    percent_agreement_from_stats,
+from labeling.agreement.metrics import POLARITY_VALUES, krippendorff_alpha_from_coincidence
+from labeling.agreement.statistics import (
+    coincidence_statistic,
+    cohen_statistic,
+    fleiss_statistic,
+    loo_consensus,
+    per_category_statistic,
+    versus_statistic,
 )
 
 NOTES = {
@@ -45,12 +45,6 @@ NOTES = {
     "bootstrap": "Percentile intervals from resampling traces with replacement (steps of a "
     "trace move together); replicates where a figure is undefined are left out and counted.",
 }
-
-
-def _nanmean_last(x: FloatArray) -> FloatArray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(x, axis=-1) if x.shape[-1] else np.full(x.shape[:-1], np.nan)
 
 
 class _Builder:
@@ -104,152 +98,6 @@ class _Builder:
         return self.samples[name][(slice(None), *idx)]
 
 
-# --- statistics ---------------------------------------------------------------------------
-
-
-def _fleiss_statistic(t: LabelTable, codes: IntArray, k: int) -> Statistic:
-    """Per step with two or more labels: [P_i, 1, n_i1..n_iK], summed per trace."""
-    n_i = t.labels_per_item
-    counts = np.bincount(t.item * k + codes, minlength=t.n_items * k).reshape(t.n_items, k)
-    ok = n_i >= 2
-    c = counts[ok].astype(np.float64)
-    n = n_i[ok].astype(np.float64)
-    columns = np.empty((c.shape[0], 2 + k))
-    columns[:, 0] = (c * (c - 1)).sum(axis=1) / (n * (n - 1))
-    columns[:, 1] = 1.0
-    columns[:, 2:] = c
-
-    def compute(s: FloatArray) -> FloatArray:
-        return np.stack([percent_agreement_from_stats(s), fleiss_kappa_from_stats(s)], axis=-1)
-
-    return Statistic.from_columns(
-        trace=t.item_trace[ok], columns=columns, n_traces=t.n_traces, compute=compute
-    )
-
-
-def _coincidence_statistic(
-    t: LabelTable, codes: IntArray, k: int, compute: Callable[[FloatArray], FloatArray]
-) -> Statistic:
-    """Coincidence counts (both orders of every label pair, weight 1 / (m_u - 1)) per trace."""
-    p = t.pairs
-    a, b = codes[p.left], codes[p.right]
-    tr = t.trace[p.left]
-    n_traces = t.n_traces
-    if n_traces * k * k <= MAX_CELLS:
-        # One direction, then add the transpose: half the work of counting both orders.
-        half = np.bincount((tr * k + a) * k + b, weights=p.weight, minlength=n_traces * k * k)
-        half = half.reshape(n_traces, k, k)
-        dense = (half + half.transpose(0, 2, 1)).reshape(n_traces, k * k)
-        return Statistic(n_traces, k * k, compute, dense=dense)
-    return Statistic.from_entries(
-        trace=np.concatenate([tr, tr]),
-        feature=np.concatenate([a * k + b, b * k + a]),
-        weight=np.concatenate([p.weight, p.weight]),
-        n_traces=n_traces,
-        n_features=k * k,
-        compute=compute,
-    )
-
-
-def _cohen_statistic(t: LabelTable, pair_codes: IntArray, n_pairs: int) -> Statistic:
-    """Per annotator pair (lower code first), the confusion matrix of their shared steps."""
-    p = t.pairs
-    k = t.n_categories
-    swap = t.coder[p.left] > t.coder[p.right]
-    va, vb = t.value[p.left], t.value[p.right]
-    va, vb = np.where(swap, vb, va), np.where(swap, va, vb)
-
-    def compute(s: FloatArray) -> FloatArray:
-        c = s.reshape(*s.shape[:-1], n_pairs, k, k)
-        kappas = cohen_kappa_from_confusion(c)
-        return np.concatenate([kappas, _nanmean_last(kappas)[..., None]], axis=-1)
-
-    return Statistic.from_entries(
-        trace=t.trace[p.left],
-        feature=pair_codes * k * k + va * k + vb,
-        weight=np.ones(p.left.size),
-        n_traces=t.n_traces,
-        n_features=n_pairs * k * k,
-        compute=compute,
-    )
-
-
-def _per_category_statistic(t: LabelTable) -> Statistic:
-    """Per category k, one-vs-rest: [sum P_i, items, n_k, n_rest, n_k(n_k-1), n_k(n_i-1)].
-
-    Summed per trace over steps with two or more labels; the item count and n_rest come
-    from per-trace totals, so only the category-dependent sums need a pass per category.
-    """
-    k = t.n_categories
-    n_i = t.labels_per_item
-    ok = n_i >= 2
-    tr = t.item_trace[ok]
-    c = t.item_counts[ok].astype(np.float64)
-    n = n_i[ok].astype(np.float64)
-    nn1 = n * (n - 1.0)
-    n_traces = t.n_traces
-
-    def per_trace(w: FloatArray) -> FloatArray:
-        return np.bincount(tr, weights=w, minlength=n_traces)
-
-    items = np.bincount(tr, minlength=n_traces).astype(np.float64)
-    labels = per_trace(n)
-    dense = np.empty((n_traces, k, 6))
-    for j in range(k):
-        cj = c[:, j]
-        rest = n - cj
-        cc1 = cj * (cj - 1.0)
-        dense[:, j, 0] = per_trace((cc1 + rest * (rest - 1.0)) / nn1)
-        dense[:, j, 1] = items
-        dense[:, j, 2] = per_trace(cj)
-        dense[:, j, 3] = labels - dense[:, j, 2]
-        dense[:, j, 4] = per_trace(cc1)
-        dense[:, j, 5] = per_trace(cj * (n - 1.0))
-
-    def compute(s: FloatArray) -> FloatArray:
-        x = s.reshape(*s.shape[:-1], k, 6)
-        kappa = fleiss_kappa_from_stats(x[..., :4])
-        specific = _divide(x[..., 4], x[..., 5])
-        return np.stack([kappa, specific], axis=-1)
-
-    return Statistic(n_traces, k * 6, compute, dense=dense.reshape(n_traces, k * 6))
-
-
-def _versus_statistic(t: LabelTable, labels: IntArray, other: IntArray) -> Statistic:
-    """Per annotator: confusion of their labels (rows) against another value (columns)."""
-    k, m = t.n_categories, t.n_coders
-
-    def compute(s: FloatArray) -> FloatArray:
-        c = s.reshape(*s.shape[:-1], m, k, k)
-        total = c.sum(axis=(-1, -2))
-        rate = _divide(np.trace(c, axis1=-2, axis2=-1), total)
-        return np.stack([rate, cohen_kappa_from_confusion(c)], axis=-1)
-
-    return Statistic.from_entries(
-        trace=t.trace[labels],
-        feature=t.coder[labels] * k * k + t.value[labels] * k + other,
-        weight=np.ones(labels.size),
-        n_traces=t.n_traces,
-        n_features=m * k * k,
-        compute=compute,
-    )
-
-
-def loo_consensus(t: LabelTable) -> tuple[IntArray, IntArray]:
-    """Return, per label, the majority of the other labels on its step (-1 if none) and ties.
-
-    Ties among the others' most frequent categories give -1 and tie=True: no consensus.
-    """
-    others = t.item_counts[t.item].copy()
-    others[np.arange(t.n_labels), t.value] -= 1
-    top = others.max(axis=1) if t.n_categories else np.zeros(t.n_labels, np.int64)
-    n_top = (others == top[:, None]).sum(axis=1)
-    has_others = t.labels_per_item[t.item] >= 2
-    tie = has_others & (n_top > 1)
-    consensus = np.where(has_others & ~tie, others.argmax(axis=1), -1)
-    return consensus.astype(np.int64), tie
-
-
 # --- report -------------------------------------------------------------------------------
 
 
@@ -264,10 +112,10 @@ def agreement_report(
     t = table
     k, m = t.n_categories, t.n_coders
     b = _Builder(t)
-    b.add("fleiss", _fleiss_statistic(t, t.value, k))
+    b.add("fleiss", fleiss_statistic(t, t.value, k))
     b.add(
         "alpha_nominal",
-        _coincidence_statistic(
+        coincidence_statistic(
             t, t.value, k,
             lambda s: krippendorff_alpha_from_coincidence(
                 s.reshape(*s.shape[:-1], k, k), "nominal"
@@ -287,7 +135,7 @@ def agreement_report(
             axis=-1,
         )
 
-    b.add("alpha_polarity", _coincidence_statistic(t, pol, 3, polarity_alphas))
+    b.add("alpha_polarity", coincidence_statistic(t, pol, 3, polarity_alphas))
 
     p = t.pairs
     ca, cb = np.minimum(t.coder[p.left], t.coder[p.right]), np.maximum(
@@ -300,14 +148,14 @@ def agreement_report(
     lookup[pair_keys] = np.arange(pair_keys.size)
     pair_codes = lookup[pair_key]
     n_pairs = int(pair_keys.size)
-    b.add("cohen", _cohen_statistic(t, pair_codes, n_pairs))
-    b.add("per_category", _per_category_statistic(t))
+    b.add("cohen", cohen_statistic(t, pair_codes, n_pairs))
+    b.add("per_category", per_category_statistic(t))
     consensus, tie = loo_consensus(t)
     with_consensus = np.nonzero(consensus >= 0)[0]
-    b.add("consensus", _versus_statistic(t, with_consensus, consensus[with_consensus]))
+    b.add("consensus", versus_statistic(t, with_consensus, consensus[with_consensus]))
     gold = t.gold_value[t.item]
     with_gold = np.nonzero(gold >= 0)[0]
-    b.add("gold", _versus_statistic(t, with_gold, gold[with_gold]))
+    b.add("gold", versus_statistic(t, with_gold, gold[with_gold]))
     fe = first_errors(t)
     for name, stat in first_error_statistics(t, fe).items():
         b.add(name, stat)

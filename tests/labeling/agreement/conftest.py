@@ -1,6 +1,5 @@
 """Helpers for the pure agreement tests: random label sets and dense reference matrices."""
 import numpy as np
-import pytest
 
 from labeling.agreement.data import LabelTable
 
@@ -50,8 +49,3 @@ def reliability_matrix(table: LabelTable, by: str = "value") -> np.ndarray:
     values = table.value if by == "value" else table.polarity
     data[table.coder, table.item] = values
     return data
-
-
-@pytest.fixture
-def make_table():
-    return random_table

@@ -4,7 +4,8 @@ import pytest
 
 from labeling.agreement.bootstrap import Statistic, bootstrap, resample_counts
 from labeling.agreement.data import LabelTable
-from labeling.agreement.report import _coincidence_statistic, _fleiss_statistic, agreement_report
+from labeling.agreement.report import agreement_report
+from labeling.agreement.statistics import coincidence_statistic, fleiss_statistic
 from tests.labeling.agreement.conftest import random_table
 
 
@@ -25,7 +26,7 @@ def test_replicates_move_whole_traces_together():
     """Every replicate's percent agreement is (agreeing traces drawn) / traces: a multiple of
     1/12. Resampling single steps would give multiples of 1/120 instead."""
     table = _traces_all_or_nothing()
-    stat = _fleiss_statistic(table, table.value, table.n_categories)
+    stat = fleiss_statistic(table, table.value, table.n_categories)
     reps = bootstrap({"f": stat}, n_traces=table.n_traces, n_resamples=500, seed=3)["f"][:, 0]
     assert np.allclose(reps * 12, np.round(reps * 12), atol=1e-9)
     assert len(np.unique(np.round(reps, 9))) > 3
@@ -53,7 +54,7 @@ def test_interval_brackets_the_estimate_and_narrows_with_more_traces():
 def test_chunked_replicates_equal_one_big_matrix_product():
     """Memory-bounded chunks of replicates and feature blocks give the same replicates."""
     table = random_table(4, n_coders=3)
-    dense = _coincidence_statistic(table, table.value, 3, lambda s: s)
+    dense = coincidence_statistic(table, table.value, 3, lambda s: s)
     p = table.pairs
     a, b = table.value[p.left], table.value[p.right]
     tr = table.trace[p.left]
