@@ -142,7 +142,7 @@ class LabelTable:
         names = coder_names or {}
         gold_v = np.full(item_ids.size, -1, dtype=np.int64)
         gold_p = np.zeros(item_ids.size, dtype=np.int64)
-        if gold_item is not None and gold_value is not None:
+        if gold_item is not None and gold_value is not None and item_ids.size:
             g_item = np.asarray(gold_item).reshape(-1)
             g_val = np.asarray(gold_value).reshape(-1)
             if categories is None:

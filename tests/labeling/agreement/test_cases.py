@@ -171,3 +171,12 @@ def test_confusion_matrices_count_label_pairs():
     assert (pair["annotator_a"], pair["annotator_b"]) == ("ann", "bob")
     assert pair["matrix"] == [[0, 0, 0], [0, 0, 0], [1, 0, 1]]
     assert report["confusion"]["pooled"] == [[0, 0, 1], [0, 0, 0], [1, 0, 2]]
+
+
+def test_gold_without_any_label_is_ignored():
+    table = LabelTable.from_arrays(
+        item=[], coder=[], value=[], categories=CATS, gold_item=[5], gold_value=[0]
+    )
+    report = agreement_report(table)
+    assert report["n_items"] == 0
+    assert report["per_annotator"] == []
