@@ -156,3 +156,22 @@ def test_alpha_from_coincidence_matches_krippendorff_worked_example():
 
 def test_alpha_from_coincidence_is_nan_without_expected_disagreement():
     assert np.isnan(krippendorff_alpha_from_coincidence(np.array([[4.0, 0], [0, 0]])))
+
+
+def test_steps_with_many_annotators_pair_every_label():
+    """A QC step labeled by 20 annotators takes the large-group pairing path."""
+    rng = np.random.default_rng(11)
+    n_coders, n_items = 20, 30
+    item = np.repeat(np.arange(n_items), n_coders)
+    coder = np.tile(np.arange(n_coders), n_items)
+    value = rng.integers(0, 3, item.size)
+    keep = rng.random(item.size) > 0.2
+    table = LabelTable.from_arrays(item=item[keep], coder=coder[keep], value=value[keep])
+    p = table.pairs
+    n_i = table.labels_per_item
+    assert p.left.size == int((n_i * (n_i - 1) // 2).sum())
+    assert (table.item[p.left] == table.item[p.right]).all() and (p.left < p.right).all()
+    expected = krippendorff.alpha(
+        reliability_data=reliability_matrix(table), level_of_measurement="nominal"
+    )
+    assert krippendorff_alpha(table, "nominal") == pytest.approx(expected, abs=TOL)
