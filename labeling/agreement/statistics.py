@@ -159,7 +159,7 @@ def loo_consensus(t: LabelTable) -> tuple[IntArray, IntArray]:
 
     Ties among the others' most frequent categories give -1 and tie=True: no consensus.
     """
-    others = t.item_counts[t.item].copy()
+    others = t.item_counts[t.item]  # fancy indexing already copies
     others[np.arange(t.n_labels), t.value] -= 1
     top = others.max(axis=1) if t.n_categories else np.zeros(t.n_labels, np.int64)
     n_top = (others == top[:, None]).sum(axis=1)
