@@ -159,9 +159,11 @@ def loo_consensus(t: LabelTable) -> tuple[IntArray, IntArray]:
 
     Ties among the others' most frequent categories give -1 and tie=True: no consensus.
     """
+    if t.n_labels == 0 or t.n_categories == 0:
+        return np.full(t.n_labels, -1, dtype=np.int64), np.zeros(t.n_labels, dtype=bool)
     others = t.item_counts[t.item]  # fancy indexing already copies
     others[np.arange(t.n_labels), t.value] -= 1
-    top = others.max(axis=1) if t.n_categories else np.zeros(t.n_labels, np.int64)
+    top = others.max(axis=1)
     n_top = (others == top[:, None]).sum(axis=1)
     has_others = t.labels_per_item[t.item] >= 2
     tie = has_others & (n_top > 1)

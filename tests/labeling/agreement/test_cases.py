@@ -180,3 +180,10 @@ def test_gold_without_any_label_is_ignored():
     report = agreement_report(table)
     assert report["n_items"] == 0
     assert report["per_annotator"] == []
+
+
+def test_project_without_categories_or_labels_gives_reasons():
+    table = LabelTable.from_arrays(item=[], coder=[], value=[], categories=())
+    report = agreement_report(table, n_resamples=5)
+    _assert_undefined(report["fleiss_kappa"], "no labels")
+    assert report["per_category"] == []
