@@ -1,0 +1,1 @@
+"""Agreement statistics over step labels, in pure Python and NumPy (no Django import)."""
