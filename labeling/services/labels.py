@@ -1,10 +1,19 @@
 """Step-label writes: upsert one or many labels of one annotator, keeping every change."""
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
 from labeling.errors import LabelNotInTaxonomy, NotFound
-from labeling.models import Category, Step, StepLabel, StepLabelChange, Trace, User
+from labeling.models import (
+    Category,
+    Step,
+    StepLabel,
+    StepLabelChange,
+    TaxonomyVersion,
+    Trace,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -15,11 +24,29 @@ class LabelInput:
     is_unsure: bool = False
 
 
-def _categories_by_key(trace: Trace) -> dict[str, Category]:
-    version = trace.project.taxonomy_version
+# Categories of published taxonomy versions, which never change once published. Keyed by
+# (version id, published_at) so a reused id (test databases roll back) never hits a stale entry.
+_PUBLISHED_CATEGORIES: dict[tuple[int, datetime], dict[str, Category]] = {}
+
+
+def categories_by_key(*, version: TaxonomyVersion | None) -> dict[str, Category]:
+    """Return the version's categories by key, from memory for published versions."""
     if version is None:
         raise LabelNotInTaxonomy("The project has no published taxonomy.")
-    return {c.key: c for c in version.categories.all()}
+    if version.published_at is None:
+        return {c.key: c for c in version.categories.all()}
+    cache_key = (version.pk, version.published_at)
+    categories = _PUBLISHED_CATEGORIES.get(cache_key)
+    if categories is None:
+        if len(_PUBLISHED_CATEGORIES) > 1000:
+            _PUBLISHED_CATEGORIES.clear()
+        categories = {c.key: c for c in version.categories.all()}
+        _PUBLISHED_CATEGORIES[cache_key] = categories
+    return categories
+
+
+def _categories_by_key(trace: Trace) -> dict[str, Category]:
+    return categories_by_key(version=trace.project.taxonomy_version)
 
 
 @transaction.atomic
