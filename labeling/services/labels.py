@@ -104,6 +104,7 @@ def step_labels_set(
                 setattr(label, field, value)
             label.save(update_fields=[*values, "updated_at"])
             changes.append(StepLabelChange(step=step, annotator=annotator, action="updated", **values))
+        label.category = category  # already loaded: callers render it without a query
         saved.append(label)
     StepLabelChange.objects.bulk_create(changes)
     return saved
