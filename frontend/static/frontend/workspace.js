@@ -201,7 +201,7 @@
     const summary = $(".step-summary", el);
     if (c) {
       const parent = c.parent ? byKey.get(c.parent) : null;
-      summary.textContent = `${ICON[c.polarity]} ${parent ? parent.name + " · " : ""}${c.name}${l.isUnsure ? " · ⚑ unsure" : ""}${l.rationale ? " · “" + l.rationale + "”" : ""}`;
+      summary.textContent = `${ICON[c.polarity]} ${parent ? parent.name + " · " : ""}${c.name}${l.isUnsure ? " · ⚑ unsure" : ""}`;
       summary.dataset.polarity = POLARITY_WORD[c.polarity];
     } else {
       summary.textContent = "";
@@ -248,7 +248,22 @@
     stepEls.forEach((el, j) => el.classList.toggle("current", j === current));
     const el = stepEls[current];
     el.focus({ preventScroll: true });
-    el.scrollIntoView({ block: opts && opts.center ? "center" : "nearest", behavior: "auto" });
+    scrollToStep(el, !!(opts && opts.center));
+  }
+
+  const mainEl = $(".ws-main");
+  function scrollToStep(el, center) {
+    // On wide screens only the steps column scrolls; scrollIntoView would also nudge the page.
+    if (getComputedStyle(mainEl).overflowY !== "auto") {
+      el.scrollIntoView({ block: center ? "center" : "nearest" });
+      return;
+    }
+    const r = el.getBoundingClientRect();
+    const m = mainEl.getBoundingClientRect();
+    const margin = 12;
+    if (center || r.height > m.height) mainEl.scrollTop += r.top - m.top - Math.max(margin, (m.height - r.height) / 2);
+    else if (r.top < m.top + margin) mainEl.scrollTop += r.top - m.top - margin;
+    else if (r.bottom > m.bottom - margin) mainEl.scrollTop += r.bottom - m.bottom + margin;
   }
 
   /* ---------- actions ---------- */
