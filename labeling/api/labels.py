@@ -167,9 +167,9 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
         def validate_labels(self, items):
             item_serializer = TraceLabelsApi.BulkItemSerializer(data=items, many=True)
             if not item_serializer.is_valid():
-                errors = {
-                    f"labels[{i}]": e for i, e in enumerate(item_serializer.errors) if e
-                }
+                raw = item_serializer.errors
+                pairs = raw.items() if isinstance(raw, dict) else enumerate(raw)
+                errors = {f"labels[{i}]": e for i, e in pairs if e}
                 raise serializers.ValidationError(errors)
             indexes = [x["step_index"] for x in item_serializer.validated_data]
             if len(indexes) != len(set(indexes)):

@@ -2,7 +2,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from labeling.errors import LabelNotInTaxonomy, NotFound
 from labeling.models import (
@@ -74,38 +75,49 @@ def step_labels_set(
             annotator=annotator, step_id__in=[s.pk for s in steps.values()]
         )
     }
+    now = timezone.now()
     saved: list[StepLabel] = []
+    new: list[StepLabel] = []
+    changed: list[StepLabel] = []
     changes: list[StepLabelChange] = []
     for item in labels:
         step = steps[item.step_index]
         category = categories[item.category_key]
-        label = existing.get(step.pk)
         values = {
             "category": category,
             "polarity": category.polarity,
             "rationale": item.rationale,
             "is_unsure": item.is_unsure,
         }
+        label = existing.get(step.pk)
         if label is None:
-            try:
-                with transaction.atomic():
-                    label = StepLabel.objects.create(step=step, trace=trace, annotator=annotator, **values)
-            except IntegrityError:
-                # A concurrent request created it between our lock and insert: update theirs.
-                label = StepLabel.objects.select_for_update().get(step=step, annotator=annotator)
-            else:
-                changes.append(StepLabelChange(step=step, annotator=annotator, action="created", **values))
-                saved.append(label)
-                continue
-        if (label.category_id, label.rationale, label.is_unsure) != (
+            label = StepLabel(step=step, trace=trace, annotator=annotator, created_at=now, updated_at=now, **values)
+            new.append(label)
+            changes.append(StepLabelChange(step=step, annotator=annotator, action="created", **values))
+        elif (label.category_id, label.rationale, label.is_unsure) != (
             category.pk, item.rationale, item.is_unsure
         ):
             for field, value in values.items():
                 setattr(label, field, value)
-            label.save(update_fields=[*values, "updated_at"])
+            label.updated_at = now
+            changed.append(label)
             changes.append(StepLabelChange(step=step, annotator=annotator, action="updated", **values))
         label.category = category  # already loaded: callers render it without a query
         saved.append(label)
+    if new:
+        # ON CONFLICT DO UPDATE: a row a concurrent writer inserted after our lock is
+        # overwritten rather than failing the save (writers through an assignment never race:
+        # the assignment row is locked).
+        StepLabel.objects.bulk_create(
+            new,
+            update_conflicts=True,
+            unique_fields=["step", "annotator"],
+            update_fields=["category", "polarity", "rationale", "is_unsure", "updated_at"],
+        )
+    if changed:
+        StepLabel.objects.bulk_update(
+            changed, fields=["category", "polarity", "rationale", "is_unsure", "updated_at"]
+        )
     StepLabelChange.objects.bulk_create(changes)
     return saved
 
