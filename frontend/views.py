@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -83,6 +84,8 @@ def trace(request, slug: str, trace_id: int):
         if c.parent_id is not None:
             children.setdefault(c.parent_id, []).append(c)
     taxonomy = [{"category": p, "children": children.get(p.pk, [])} for p in parents]
+    # Every step carries the same buttons: render them once instead of fifty times.
+    controls_html = render_to_string("frontend/_step_controls.html", {"taxonomy": taxonomy})
     workspace = {
         "assignmentId": assignment.pk,
         "traceId": trace_obj.pk,
@@ -122,6 +125,7 @@ def trace(request, slug: str, trace_id: int):
             "page": page,
             "steps": steps,
             "taxonomy": taxonomy,
+            "controls_html": controls_html,
             "problem_html": mark_safe(render_math_markdown(trace_obj.problem)),  # noqa: S308
             "final_answer_html": mark_safe(render_math_markdown(trace_obj.final_answer)),  # noqa: S308
             "ground_truth_html": mark_safe(render_math_markdown(trace_obj.ground_truth_answer))  # noqa: S308

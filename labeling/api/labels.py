@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 from labeling.api.permissions import IsAnnotator, IsMember, ProjectScopedMixin
 from labeling.errors import NotAllowed, NotFound
 from labeling.models import Assignment, Membership, Project, StepLabel, Trace
-from labeling.selectors.traces import assignment_for_annotator_get
 from labeling.services.assignments import (
     assignment_label_delete,
     assignment_labels_set,
@@ -54,19 +53,6 @@ class WorkspaceScopedMixin(ProjectScopedMixin):
 
 
 class _AssignmentMixin(WorkspaceScopedMixin):
-    def get_assignment_for_trace(self, trace_id: int) -> Assignment:
-        project = self.get_project()
-        assignment = assignment_for_annotator_get(
-            project=project, annotator=self.request.user, trace_id=trace_id
-        )
-        if assignment is None:
-            if Trace.objects.filter(pk=trace_id, project=project).exists():
-                raise NotAllowed(f"Trace {trace_id} is not assigned to you.", field="trace")
-            raise NotFound(f"Project {project.slug} has no trace {trace_id}.", field="trace")
-        assignment.trace.project = project
-        assignment.annotator = self.request.user
-        return assignment
-
     def get_own_assignment(self, assignment_id: int) -> Assignment:
         project = self.get_project()
         assignment = (
@@ -130,17 +116,19 @@ class StepLabelSetApi(_AssignmentMixin, APIView):
     def put(self, request, slug: str, trace_id: int, step_index: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        assignment = self.get_assignment_for_trace(trace_id)
         (label,) = assignment_labels_set(
-            assignment=assignment,
+            project=self.get_project(),
+            annotator=request.user,
+            trace_id=trace_id,
             labels=[LabelInput(step_index=step_index, **_label_kwargs(data.validated_data))],
         )
         return Response(_saved([label], {label.step_id: step_index})[0])
 
     @extend_schema(responses={204: None})
     def delete(self, request, slug: str, trace_id: int, step_index: int):
-        assignment = self.get_assignment_for_trace(trace_id)
-        assignment_label_delete(assignment=assignment, step_index=step_index)
+        assignment_label_delete(
+            project=self.get_project(), annotator=request.user, trace_id=trace_id, step_index=step_index
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -221,9 +209,10 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         items = data.validated_data["labels"]
-        assignment = self.get_assignment_for_trace(trace_id)
         saved = assignment_labels_set(
-            assignment=assignment,
+            project=self.get_project(),
+            annotator=request.user,
+            trace_id=trace_id,
             labels=[LabelInput(step_index=x["step_index"], **_label_kwargs(x)) for x in items],
         )
         index_by_step = {label.step_id: item["step_index"] for label, item in zip(saved, items, strict=True)}

@@ -5,6 +5,7 @@ from django.db.models import Count, Q
 
 from labeling.models import Assignment, Category, Project, Step, StepLabel, User
 from labeling.selectors.progress import available_trace_count
+from labeling.selectors.taxonomies import categories_by_key
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,22 @@ def assignment_for_annotator_get(
 
 
 def categories_for_project(*, project: Project) -> list[Category]:
-    """Return the categories of the project's current taxonomy version, parents first."""
+    """Return the categories of the project's current taxonomy version in display order.
+
+    Published versions never change, so they come from the in-process cache the label
+    service keeps (no query once warm).
+    """
     if project.taxonomy_version_id is None:
         return []
-    return list(Category.objects.filter(version_id=project.taxonomy_version_id).order_by("position", "id"))
+    categories = categories_by_key(version=project.taxonomy_version)
+    return sorted(categories.values(), key=lambda c: (c.position, c.pk))
 
 
 def trace_page_for_annotator(*, project: Project, assignment: Assignment) -> TracePage:
     """Return the trace, its steps, the assignee's own labels (blind) and the taxonomy.
 
-    Five queries whatever the number of steps: steps, labels, categories, the annotator's
-    assignment counts, and the count of traces still available to them.
+    Four queries whatever the number of steps: steps, labels, the annotator's assignment
+    counts, and the count of traces still available to them (categories come from memory).
     """
     annotator = assignment.annotator
     steps = list(Step.objects.filter(trace_id=assignment.trace_id).order_by("index").only("index", "text", "trace_id"))

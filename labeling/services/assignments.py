@@ -5,9 +5,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from labeling.completeness import StepMark, completeness_check
-from labeling.errors import Conflict, DomainError, SubmissionIncomplete
-from labeling.models import Assignment, StepLabel
-from labeling.services.labels import LabelInput, step_label_delete, step_labels_set
+from labeling.errors import Conflict, DomainError, NotAllowed, NotFound, SubmissionIncomplete
+from labeling.models import Assignment, Project, StepLabel, Trace, User
+from labeling.services.labels import LabelInput, step_label_delete, step_labels_write
 
 # One heartbeat may add at most this much time: a page asleep in a background tab for an
 # hour must not record an hour of work when it wakes up.
@@ -24,31 +24,44 @@ def _require_open(assignment: Assignment) -> None:
         raise Conflict(f"Trace {assignment.trace_id} was skipped.", field="assignment")
 
 
-def _lock_open(assignment: Assignment) -> None:
-    # Locking the assignment row orders label saves against a concurrent submit or skip.
-    assignment.state = (
-        Assignment.objects.select_for_update()
-        .filter(pk=assignment.pk)
-        .values_list("state", flat=True)
-        .get()
+def _assignment_lock(*, project: Project, annotator: User, trace_id: int) -> Assignment:
+    """Load and lock the annotator's assignment on the trace, in one query.
+
+    The row lock orders label writes against a concurrent submit or skip of the same
+    assignment. No assignment: 403 when the trace exists in the project, else 404.
+    """
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("trace")
+        .filter(trace_id=trace_id, annotator=annotator, trace__project=project)
+        .first()
     )
+    if assignment is None:
+        if Trace.objects.filter(pk=trace_id, project=project).exists():
+            raise NotAllowed(f"Trace {trace_id} is not assigned to you.", field="trace")
+        raise NotFound(f"Project {project.slug} has no trace {trace_id}.", field="trace")
     _require_open(assignment)
+    assignment.trace.project = project
+    assignment.annotator = annotator
+    return assignment
 
 
 @transaction.atomic
-def assignment_labels_set(*, assignment: Assignment, labels: list[LabelInput]) -> list[StepLabel]:
-    """Save the assignee's labels of steps of the assigned trace; refused once submitted."""
-    _lock_open(assignment)
-    return step_labels_set(trace=assignment.trace, annotator=assignment.annotator, labels=labels)
+def assignment_labels_set(
+    *, project: Project, annotator: User, trace_id: int, labels: list[LabelInput]
+) -> list[StepLabel]:
+    """Save the annotator's labels of steps of a trace assigned to them; refused once submitted."""
+    assignment = _assignment_lock(project=project, annotator=annotator, trace_id=trace_id)
+    return step_labels_write(trace=assignment.trace, annotator=annotator, labels=labels)
 
 
 @transaction.atomic
-def assignment_label_delete(*, assignment: Assignment, step_index: int) -> bool:
-    """Remove the assignee's label of one step (undo); refused once submitted."""
-    _lock_open(assignment)
-    return step_label_delete(
-        trace=assignment.trace, annotator=assignment.annotator, step_index=step_index
-    )
+def assignment_label_delete(
+    *, project: Project, annotator: User, trace_id: int, step_index: int
+) -> bool:
+    """Remove the annotator's label of one step of their trace (undo); refused once submitted."""
+    assignment = _assignment_lock(project=project, annotator=annotator, trace_id=trace_id)
+    return step_label_delete(trace=assignment.trace, annotator=annotator, step_index=step_index)
 
 
 def assignment_time_add(*, assignment: Assignment, seconds: float) -> None:
