@@ -51,7 +51,11 @@ def _setup(first_error: bool = False, steps=None, problem=None):
 def _start(page, live_server, project):
     login(page, live_server, "e2e-ann")
     page.get_by_test_id("start-labeling").click()
-    page.wait_for_selector('[data-testid="step"]')
+    _ready(page)
+
+
+def _ready(page):
+    page.wait_for_selector('body[data-workspace-ready="true"]')
 
 
 def _saved(page):
@@ -62,7 +66,12 @@ def _saved(page):
 def test_label_a_trace_from_the_keyboard_reload_submit_and_get_the_next(live_server, make_page, artifacts):
     project, annotator, first, second = _setup()
     page = make_page(1280, 800)
-    _start(page, live_server, project)
+    login(page, live_server, "e2e-ann")
+    row = page.get_by_test_id("project-row")
+    assert row.get_by_test_id("available-count").inner_text() == "2"
+    page.screenshot(path=str(artifacts / "home-1280.png"))
+    page.get_by_test_id("start-labeling").click()
+    _ready(page)
     assert page.url.endswith(f"/traces/{first.pk}/")
     assert page.get_by_test_id("step").count() == 10
     assert page.locator('[data-testid="problem"] math').count() >= 1
@@ -86,7 +95,7 @@ def test_label_a_trace_from_the_keyboard_reload_submit_and_get_the_next(live_ser
     page.screenshot(path=str(artifacts / "workspace-1280-halfway.png"))
 
     page.reload()
-    page.wait_for_selector('[data-testid="step"]')
+    _ready(page)
     steps = page.get_by_test_id("step")
     assert steps.nth(0).get_by_test_id("choice-positive").get_attribute("aria-pressed") == "true"
     assert steps.nth(1).get_by_test_id("choice-neutral").get_attribute("aria-pressed") == "true"
@@ -120,7 +129,14 @@ def test_label_a_trace_from_the_keyboard_reload_submit_and_get_the_next(live_ser
     page.screenshot(path=str(artifacts / "workspace-1280-complete.png"), full_page=True)
     page.keyboard.press("Control+Enter")
     page.wait_for_url(f"**/traces/{second.pk}/")
+    _ready(page)
     assert not page.js_errors, page.js_errors
+    page.goto(f"{live_server.url}/")
+    assert page.get_by_test_id("submitted-count").inner_text() == "1"
+    assert page.get_by_test_id("in-progress-count").inner_text() == "1"
+    assert page.get_by_test_id("start-labeling").inner_text() == "Continue labeling"
+    page.get_by_test_id("logout").click()
+    page.wait_for_url("**/login/")
 
     assignment = Assignment.objects.get(trace=first, annotator=annotator)
     assert assignment.state == Assignment.State.SUBMITTED
@@ -223,3 +239,42 @@ def test_workspace_fits_a_390_px_screen(live_server, make_page, artifacts):
     assert page.get_by_test_id("submit").is_visible()
     page.screenshot(path=str(artifacts / "workspace-390.png"))
     page.screenshot(path=str(artifacts / "workspace-390-full.png"), full_page=True)
+
+
+def test_hotkeys_come_from_the_taxonomy_with_child_categories_and_required_rationale(live_server, make_page, artifacts):
+    project, annotator, first, second = _setup()
+    taxonomy_version_publish_new(
+        project=project,
+        categories=[
+            {**DEFAULT_CATEGORIES[0], "hotkey": "a"},
+            {**DEFAULT_CATEGORIES[1], "hotkey": "b"},
+            {**DEFAULT_CATEGORIES[2], "hotkey": "x"},
+            {"key": "calculation", "name": "Calculation error", "polarity": -1, "hotkey": "c",
+             "parent": "negative", "is_rationale_required": True,
+             "description": "An arithmetic or algebra slip."},
+            {"key": "logic", "name": "Logical error", "polarity": -1, "hotkey": "l", "parent": "negative"},
+            {"key": "hallucination", "name": "Hallucinated fact", "polarity": -1, "hotkey": "h", "parent": "negative"},
+        ],
+    )
+    page = make_page(1280, 800)
+    _start(page, live_server, project)
+    steps = page.get_by_test_id("step")
+    page.keyboard.press("1")  # not a hotkey of this taxonomy any more
+    assert steps.nth(0).get_by_test_id("choice-positive").get_attribute("aria-pressed") == "false"
+    page.keyboard.press("a")
+    page.keyboard.press("x")  # negative: its kinds appear under it, focus stays
+    assert steps.nth(1).get_by_test_id("choice-calculation").is_visible()
+    page.keyboard.press("c")  # a kind that requires a rationale opens the box
+    assert page.evaluate("document.activeElement.dataset.testid") == "rationale"
+    page.keyboard.type("6/3 is 2, not 3")
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("l")
+    _saved(page)
+    page.screenshot(path=str(artifacts / "workspace-1280-taxonomy.png"))
+    labels = dict(
+        StepLabel.objects.filter(trace=first, annotator=annotator).values_list("step__index", "category__key")
+    )
+    assert labels == {0: "positive", 1: "calculation", 2: "logic"}
+    assert StepLabel.objects.get(trace=first, step__index=1).rationale == "6/3 is 2, not 3"
+    assert not page.js_errors, page.js_errors

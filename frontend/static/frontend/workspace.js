@@ -542,4 +542,5 @@
   const firstOpen = stepEls.findIndex((_, i) => !labels[i]);
   focusStep(firstOpen === -1 ? 0 : firstOpen, { center: firstOpen > 2 });
   window.prmWorkspace = { labels, pending, flush }; // for tests and debugging
+  document.body.dataset.workspaceReady = "true";
 })();
