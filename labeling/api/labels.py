@@ -110,9 +110,10 @@ class StepLabelSetApi(_AssignmentMixin, APIView):
     permission_classes = [IsAnnotator]
 
     class InputSerializer(LabelInputSerializer):
-        pass
+        class Meta:
+            ref_name = "StepLabelSetInput"
 
-    @extend_schema(request=InputSerializer, responses={200: _SavedLabelSerializer})
+    @extend_schema(operation_id="step_label_set", request=InputSerializer, responses={200: _SavedLabelSerializer})
     def put(self, request, slug: str, trace_id: int, step_index: int):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -124,7 +125,7 @@ class StepLabelSetApi(_AssignmentMixin, APIView):
         )
         return Response(_saved([label], {label.step_id: step_index})[0])
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="step_label_delete", responses={204: None})
     def delete(self, request, slug: str, trace_id: int, step_index: int):
         assignment_label_delete(
             project=self.get_project(), annotator=request.user, trace_id=trace_id, step_index=step_index
@@ -149,8 +150,14 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
     class BulkItemSerializer(LabelInputSerializer):
         step_index = serializers.IntegerField(min_value=0)
 
+        class Meta:
+            ref_name = "TraceLabelsItem"
+
     class InputSerializer(serializers.Serializer):
         labels = serializers.ListField(child=serializers.DictField(), max_length=1000)
+
+        class Meta:
+            ref_name = "TraceLabelsSetInput"
 
         def validate_labels(self, items):
             item_serializer = TraceLabelsApi.BulkItemSerializer(data=items, many=True)
@@ -182,6 +189,7 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
             )
         ],
         responses={200: LabelOutputSerializer(many=True)},
+        operation_id="trace_labels_list",
     )
     def get(self, request, slug: str, trace_id: int):
         scope = request.query_params.get("scope", "mine")
@@ -200,6 +208,7 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
         return Response(LabelOutputSerializer(self._labels_visible(trace_id, scope), many=True).data)
 
     @extend_schema(
+        operation_id="trace_labels_set",
         request=InputSerializer,
         responses={200: inline_serializer("BulkSaved", {"labels": _SavedLabelSerializer(many=True)})},
     )
@@ -253,6 +262,9 @@ class AssignmentSubmitApi(_AssignmentMixin, APIView):
     class InputSerializer(serializers.Serializer):
         seconds = serializers.FloatField(min_value=0, default=0, help_text="Active time since the last heartbeat.")
 
+        class Meta:
+            ref_name = "AssignmentSubmitInput"
+
     @extend_schema(request=InputSerializer, responses={200: _AssignmentOutputSerializer})
     def post(self, request, slug: str, assignment_id: int):
         data = self.InputSerializer(data=request.data)
@@ -275,6 +287,9 @@ class AssignmentSkipApi(_AssignmentMixin, APIView):
         reason = serializers.ChoiceField(choices=Assignment.SkipReason.choices)
         note = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
+        class Meta:
+            ref_name = "AssignmentSkipInput"
+
     @extend_schema(request=InputSerializer, responses={200: _AssignmentOutputSerializer})
     def post(self, request, slug: str, assignment_id: int):
         data = self.InputSerializer(data=request.data)
@@ -292,6 +307,9 @@ class AssignmentHeartbeatApi(_AssignmentMixin, APIView):
 
     class InputSerializer(serializers.Serializer):
         seconds = serializers.FloatField(min_value=0, max_value=3600)
+
+        class Meta:
+            ref_name = "AssignmentHeartbeatInput"
 
     @extend_schema(request=InputSerializer, responses={204: None})
     def post(self, request, slug: str, assignment_id: int):

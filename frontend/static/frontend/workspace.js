@@ -103,7 +103,8 @@
       pump();
       return;
     }
-    const permanent = result.status >= 400 && result.status < 500 && ![408, 425, 429].includes(result.status);
+    // 401/403 (session expired, CSRF) heal after logging in again in another tab: keep retrying.
+    const permanent = [400, 404, 409, 413, 422].includes(result.status);
     lastError = describe(result.payload, result.status);
     if (permanent) {
       // Retrying cannot help (refused by the server): keep it visible on the step, not dropped.

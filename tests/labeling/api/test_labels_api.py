@@ -263,3 +263,17 @@ def test_lead_may_label_too(lead_client, lead, project, trace):
     response = lead_client.put(_label_url(project, trace, 0), {"category": "positive"}, format="json")
     assert response.status_code == 200
     assert assignment.trace_id == trace.pk
+
+
+def test_workspace_endpoints_are_in_the_openapi_schema(admin_client):
+    schema = admin_client.get("/api/schema/").content.decode()
+    for path in (
+        "/api/projects/{slug}/traces/{trace_id}/labels/{step_index}/",
+        "/api/projects/{slug}/traces/{trace_id}/labels/",
+        "/api/projects/{slug}/queue/next/",
+        "/api/projects/{slug}/assignments/{assignment_id}/submit/",
+        "/api/projects/{slug}/assignments/{assignment_id}/skip/",
+        "/api/projects/{slug}/assignments/{assignment_id}/heartbeat/",
+    ):
+        assert path in schema
+    assert "step_label_set" in schema and "trace_labels_set" in schema
