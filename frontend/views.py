@@ -74,8 +74,8 @@ def trace(request, slug: str, trace_id: int):
     page = trace_page_for_annotator(project=project, assignment=assignment)
     trace_obj = assignment.trace
     steps = [
-        {"index": s.index, "number": s.index + 1, "html": mark_safe(render_math_markdown(s.text)),  # noqa: S308 - sanitised by nh3
-         "label": page.labels.get(s.index)}
+        # Strings, not ints: the template engine localises numbers, which costs at 50 steps.
+        {"index": str(s.index), "number": str(s.index + 1), "html": mark_safe(render_math_markdown(s.text))}  # noqa: S308 - sanitised by nh3
         for s in page.steps
     ]
     parents = [c for c in page.categories if c.parent_id is None]

@@ -69,12 +69,13 @@ def assignment_next_for_annotator(*, project: Project, annotator: User) -> Assig
     while True:
         # SKIP LOCKED: a trace another request is handing out right now is passed over, not
         # waited for; it stays eligible for later requests.
-        trace = (
-            _candidates_in_order(project=project, annotator=annotator)
-            .exclude(pk__in=tried)
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
+        candidates = _candidates_in_order(project=project, annotator=annotator).exclude(pk__in=tried)
+        trace = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+        if trace is None:
+            # Every trace left is being handed out by a peer at this instant: wait for the
+            # first one rather than answer "nothing left" while slots may remain. No deadlock:
+            # a peer holding a trace lock never waits for anything we hold.
+            trace = candidates.select_for_update(of=("self",)).first()
         if trace is None:
             return None
         tried.append(trace.pk)

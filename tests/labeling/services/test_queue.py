@@ -161,3 +161,41 @@ def test_concurrent_requests_never_exceed_overlap():
     assert per_trace == {t.pk: 2 for t in traces}
     pairs = list(Assignment.objects.values_list("trace_id", "annotator_id"))
     assert len(pairs) == len(set(pairs)) == 10
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_api_requests_never_exceed_overlap():
+    """The same race through the HTTP API: POST queue/next from many annotators at once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no row locks and serialises writers; this race needs PostgreSQL")
+    from rest_framework.test import APIClient
+
+    from labeling.services.projects import project_create
+
+    lead = UserFactory(username="api-race-lead")
+    project = project_create(name="API race", slug="api-race", lead=lead, overlap=3)
+    traces = TraceFactory.create_batch(4, project=project, steps=1)
+    users = _annotators(project, 20)
+    barrier = threading.Barrier(len(users))
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def ask(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        try:
+            barrier.wait()
+            statuses.append(client.post("/api/projects/api-race/queue/next/").status_code)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sorted(statuses) == [200] * 12 + [204] * 8
+    assert {t.pk: Assignment.objects.filter(trace=t).count() for t in traces} == {t.pk: 3 for t in traces}
