@@ -38,9 +38,14 @@ class WorkspaceScopedMixin(ProjectScopedMixin):
         if not hasattr(self, "_project"):
             user = self.request.user
             membership = (
-                Membership.objects.select_related("project__taxonomy_version")
-                .filter(project__slug=self.kwargs[self.project_url_kwarg], user_id=user.pk)
-                .first()
+                next(
+                    iter(
+                        Membership.objects.select_related("project__taxonomy_version")
+                        .filter(project__slug=self.kwargs[self.project_url_kwarg], user_id=user.pk)
+                        .order_by()[:1]
+                    ),
+                    None,
+                )
                 if user.is_authenticated
                 else None
             )

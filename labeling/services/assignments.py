@@ -34,8 +34,9 @@ def _assignment_lock(*, project: Project, annotator: User, trace_id: int) -> Ass
         Assignment.objects.select_for_update(of=("self",))
         .select_related("trace")
         .filter(trace_id=trace_id, annotator=annotator, trace__project=project)
-        .first()
+        .order_by()[:1]
     )
+    assignment = next(iter(assignment), None)
     if assignment is None:
         if Trace.objects.filter(pk=trace_id, project=project).exists():
             raise NotAllowed(f"Trace {trace_id} is not assigned to you.", field="trace")

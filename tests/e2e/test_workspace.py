@@ -116,6 +116,7 @@ def test_label_a_trace_from_the_keyboard_reload_submit_and_get_the_next(live_ser
     page.keyboard.press("Control+Enter")
     assert "label steps 6, 7, 8, 9, 10" in page.get_by_test_id("submit-message").inner_text()
     assert "current" in steps.nth(5).get_attribute("class")
+    assert steps.nth(5).get_by_test_id("step-error").inner_text() == "Needs a label."
 
     page.keyboard.press("?")
     assert page.get_by_test_id("help-overlay").is_visible()
@@ -278,3 +279,21 @@ def test_hotkeys_come_from_the_taxonomy_with_child_categories_and_required_ratio
     assert labels == {0: "positive", 1: "calculation", 2: "logic"}
     assert StepLabel.objects.get(trace=first, step__index=1).rationale == "6/3 is 2, not 3"
     assert not page.js_errors, page.js_errors
+
+
+def test_labels_not_yet_saved_survive_a_reload_and_are_saved_then(live_server, make_page):
+    project, annotator, first, second = _setup()
+    page = make_page(1280, 800)
+    page.on("dialog", lambda d: d.accept())  # the "leave with unsaved work?" prompt
+    _start(page, live_server, project)
+    page.route("**/api/projects/*/traces/*/labels/**", lambda route: route.abort())
+    page.keyboard.press("1")
+    page.keyboard.press("3")
+    page.wait_for_selector('[data-testid="save-status"][data-state="failed"]')
+    assert not StepLabel.objects.filter(trace=first).exists()
+    page.unroute("**/api/projects/*/traces/*/labels/**")
+    page.reload()
+    _ready(page)
+    _saved(page)
+    labels = dict(StepLabel.objects.filter(trace=first, annotator=annotator).values_list("step__index", "category__key"))
+    assert labels == {0: "positive", 1: "negative"}

@@ -97,7 +97,8 @@
       failures = 0;
       lastError = "";
       if (stillSame) pending.delete(index);
-      setStepProblem(Number(index), "");
+      // Clear only a save error: a completeness hint from submit stays until acted on.
+      if (stepEls[index] && stepEls[index].dataset.problemKind === "save") setStepProblem(Number(index), "");
       persistPending();
       renderSaveStatus();
       pump();
@@ -110,7 +111,7 @@
       // Retrying cannot help (refused by the server): keep it visible on the step, not dropped.
       if (stillSame) pending.delete(index);
       persistPending();
-      setStepProblem(Number(index), `Not saved: ${lastError}`);
+      setStepProblem(Number(index), `Not saved: ${lastError}`, "save");
       renderSaveStatus(`not saved: ${lastError}`);
       pump();
       return;
@@ -229,10 +230,11 @@
     progressEl.dataset.complete = missingSteps.length === 0 ? "true" : "false";
   }
 
-  function setStepProblem(i, text) {
+  function setStepProblem(i, text, kind) {
     const el = stepEls[i];
     if (!el) return;
     $(".step-problem", el).textContent = text;
+    el.dataset.problemKind = text ? kind || "check" : "";
     el.classList.toggle("has-problem", !!text);
   }
 
