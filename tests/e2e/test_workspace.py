@@ -240,6 +240,11 @@ def test_workspace_fits_a_390_px_screen(live_server, make_page, artifacts):
     assert page.get_by_test_id("submit").is_visible()
     page.screenshot(path=str(artifacts / "workspace-390.png"))
     page.screenshot(path=str(artifacts / "workspace-390-full.png"), full_page=True)
+    page.get_by_test_id("skip-button").click()
+    assert page.get_by_test_id("skip-dialog").is_visible()
+    page.screenshot(path=str(artifacts / "workspace-390-skip.png"))
+    page.get_by_test_id("skip-cancel").click()
+    assert not page.get_by_test_id("skip-dialog").is_visible()
 
 
 def test_hotkeys_come_from_the_taxonomy_with_child_categories_and_required_rationale(live_server, make_page, artifacts):
