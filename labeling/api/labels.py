@@ -41,6 +41,7 @@ class WorkspaceScopedMixin(ProjectScopedMixin):
                 next(
                     iter(
                         Membership.objects.select_related("project__taxonomy_version")
+                        .defer("project__guidelines", "project__taxonomy_version__notes")
                         .filter(project__slug=self.kwargs[self.project_url_kwarg], user_id=user.pk)
                         .order_by()[:1]
                     ),
@@ -159,18 +160,19 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
             ref_name = "TraceLabelsItem"
 
     class InputSerializer(serializers.Serializer):
-        labels = serializers.ListField(child=serializers.DictField(), max_length=1000)
+        labels = serializers.ListField(max_length=1000)
 
         class Meta:
             ref_name = "TraceLabelsSetInput"
 
         def validate_labels(self, items):
+            # One pass of the item serializer; its errors are keyed "labels[i]" so the
+            # client sees which item is wrong.
             item_serializer = TraceLabelsApi.BulkItemSerializer(data=items, many=True)
             if not item_serializer.is_valid():
                 raw = item_serializer.errors
                 pairs = raw.items() if isinstance(raw, dict) else enumerate(raw)
-                errors = {f"labels[{i}]": e for i, e in pairs if e}
-                raise serializers.ValidationError(errors)
+                raise serializers.ValidationError({f"labels[{i}]": e for i, e in pairs if e})
             indexes = [x["step_index"] for x in item_serializer.validated_data]
             if len(indexes) != len(set(indexes)):
                 raise serializers.ValidationError("Each step_index may appear once.")
@@ -214,7 +216,7 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
 
     @extend_schema(
         operation_id="trace_labels_set",
-        request=InputSerializer,
+        request=inline_serializer("TraceLabelsSetRequest", {"labels": BulkItemSerializer(many=True)}),
         responses={200: inline_serializer("BulkSaved", {"labels": _SavedLabelSerializer(many=True)})},
     )
     def put(self, request, slug: str, trace_id: int):

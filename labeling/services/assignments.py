@@ -33,6 +33,8 @@ def _assignment_lock(*, project: Project, annotator: User, trace_id: int) -> Ass
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
         .select_related("trace")
+        # The hottest query of the tool: skip the trace's text and metadata columns.
+        .only("id", "state", "trace_id", "annotator_id", "trace__id", "trace__project_id")
         .filter(trace_id=trace_id, annotator=annotator, trace__project=project)
         .order_by()[:1]
     )
