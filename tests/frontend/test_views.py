@@ -142,3 +142,13 @@ def test_first_error_mode_is_passed_to_the_page(client, annotator, project):
     body = client.get(_url(project, trace)).content.decode()
     assert '"isFirstErrorMode": true' in body
     assert "first-error mode" in body
+
+
+def test_a_submitted_trace_opens_read_only(client, annotator, project):
+    trace = TraceFactory(project=project, steps=1)
+    assignment = assignment_next_for_annotator(project=project, annotator=annotator)
+    Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.SUBMITTED)
+    client.force_login(annotator)
+    body = client.get(_url(project, trace)).content.decode()
+    assert 'data-testid="readonly-banner"' in body
+    assert '"isEditable": false' in body

@@ -453,7 +453,8 @@
 
   /* ---------- time: count only while the page is visible ---------- */
   const timerEl = $('[data-testid="timer"]');
-  let activeSince = document.visibilityState === "visible" ? Date.now() : null;
+  // A submitted or skipped trace is read only: its clock shows the recorded time and stops.
+  let activeSince = data.isEditable && document.visibilityState === "visible" ? Date.now() : null;
   let unsent = 0;
   let total = data.secondsSpent || 0;
   function takeActiveSeconds() {
@@ -479,6 +480,7 @@
       .catch(() => { unsent += seconds; total -= seconds; });
   }
   document.addEventListener("visibilitychange", () => {
+    if (!editable()) return;
     if (document.visibilityState === "visible") activeSince = Date.now();
     else { heartbeat(); activeSince = null; }
   });
