@@ -8,10 +8,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from frontend.rendering import render_math_markdown
+from frontend.rendered_text import rendered_html_many
 from labeling.models import Assignment, Membership, Project
 from labeling.selectors.progress import project_progress_for_annotator
 from labeling.selectors.traces import assignment_for_annotator_get, trace_page_for_annotator
@@ -73,10 +72,13 @@ def trace(request, slug: str, trace_id: int):
     assignment.annotator = request.user
     page = trace_page_for_annotator(project=project, assignment=assignment)
     trace_obj = assignment.trace
+    texts = [trace_obj.problem, trace_obj.final_answer, trace_obj.ground_truth_answer, project.guidelines]
+    texts += [s.text for s in page.steps]
+    problem_html, final_html, truth_html, guidelines_html, *step_htmls = rendered_html_many(texts)
+    # Strings, not ints: the template engine localises numbers, which costs at 50 steps.
     steps = [
-        # Strings, not ints: the template engine localises numbers, which costs at 50 steps.
-        {"index": str(s.index), "number": str(s.index + 1), "html": mark_safe(render_math_markdown(s.text))}  # noqa: S308 - sanitised by nh3
-        for s in page.steps
+        {"index": str(s.index), "number": str(s.index + 1), "html": html}
+        for s, html in zip(page.steps, step_htmls, strict=True)
     ]
     parents = [c for c in page.categories if c.parent_id is None]
     children: dict[int, list] = {}
@@ -126,11 +128,10 @@ def trace(request, slug: str, trace_id: int):
             "steps": steps,
             "taxonomy": taxonomy,
             "controls_html": controls_html,
-            "problem_html": mark_safe(render_math_markdown(trace_obj.problem)),  # noqa: S308
-            "final_answer_html": mark_safe(render_math_markdown(trace_obj.final_answer)),  # noqa: S308
-            "ground_truth_html": mark_safe(render_math_markdown(trace_obj.ground_truth_answer))  # noqa: S308
-            if project.shows_ground_truth else "",
-            "guidelines_html": mark_safe(render_math_markdown(project.guidelines)),  # noqa: S308
+            "problem_html": problem_html,
+            "final_answer_html": final_html,
+            "ground_truth_html": truth_html if project.shows_ground_truth else "",
+            "guidelines_html": guidelines_html,
             "workspace": workspace,
             "skip_reasons": Assignment.SkipReason.choices,
         },
