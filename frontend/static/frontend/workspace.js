@@ -484,6 +484,7 @@
     if (document.visibilityState === "visible") activeSince = Date.now();
     else { heartbeat(); activeSince = null; }
   });
+  window.addEventListener("pagehide", heartbeat); // a reload or navigation keeps the time
   setInterval(renderTimer, 1000);
   setInterval(heartbeat, 30000);
   renderTimer();
