@@ -14,4 +14,6 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("projects/<slug:slug>/start/", views.labeling_start, name="labeling-start"),
+    path("projects/<slug:slug>/traces/<int:trace_id>/", views.trace, name="trace"),
 ]

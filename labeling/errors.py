@@ -48,3 +48,9 @@ class LabelNotInTaxonomy(DomainError):
 
 class TaxonomyInvalid(DomainError):
     code = "taxonomy_invalid"
+
+
+class SubmissionIncomplete(DomainError):
+    """A submit refused because steps lack a label or a required rationale."""
+
+    code = "submission_incomplete"

@@ -1,10 +1,12 @@
 """Step-label writes: upsert one or many labels of one annotator, keeping every change."""
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from labeling.errors import LabelNotInTaxonomy, NotFound
 from labeling.models import Category, Step, StepLabel, StepLabelChange, Trace, User
+from labeling.selectors.taxonomies import categories_by_key
 
 
 @dataclass(frozen=True)
@@ -16,10 +18,7 @@ class LabelInput:
 
 
 def _categories_by_key(trace: Trace) -> dict[str, Category]:
-    version = trace.project.taxonomy_version
-    if version is None:
-        raise LabelNotInTaxonomy("The project has no published taxonomy.")
-    return {c.key: c for c in version.categories.all()}
+    return categories_by_key(version=trace.project.taxonomy_version)
 
 
 @transaction.atomic
@@ -31,8 +30,27 @@ def step_labels_set(
     Existing rows are locked first, so two saves of the same step serialise instead of
     losing one; a history row is written only when a value actually changes.
     """
+    return step_labels_write(trace=trace, annotator=annotator, labels=labels)
+
+
+def step_labels_write(
+    *, trace: Trace, annotator: User, labels: list[LabelInput]
+) -> list[StepLabel]:
+    """Do step_labels_set's work inside the caller's transaction (no savepoint of its own).
+
+    For services that already opened a transaction and hold a lock that orders the
+    writes (the assignment row): it spares the hottest write path two round trips.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("step_labels_write must run inside transaction.atomic")
     categories = _categories_by_key(trace)
-    steps = {s.index: s for s in Step.objects.filter(trace=trace, index__in=[x.step_index for x in labels])}
+    # order_by(): Step's default ordering would join trace and project for nothing.
+    steps = {
+        s.index: s
+        for s in Step.objects.filter(trace=trace, index__in=[x.step_index for x in labels])
+        .order_by()
+        .only("id", "index")
+    }
     for item in labels:
         if item.step_index not in steps:
             raise NotFound(f"Trace {trace.pk} has no step {item.step_index}.", field="step_index")
@@ -47,37 +65,56 @@ def step_labels_set(
             annotator=annotator, step_id__in=[s.pk for s in steps.values()]
         )
     }
+    now = timezone.now()
     saved: list[StepLabel] = []
+    new: list[StepLabel] = []
+    changed: list[StepLabel] = []
     changes: list[StepLabelChange] = []
     for item in labels:
         step = steps[item.step_index]
         category = categories[item.category_key]
-        label = existing.get(step.pk)
         values = {
             "category": category,
             "polarity": category.polarity,
             "rationale": item.rationale,
             "is_unsure": item.is_unsure,
         }
+        label = existing.get(step.pk)
         if label is None:
-            try:
-                with transaction.atomic():
-                    label = StepLabel.objects.create(step=step, trace=trace, annotator=annotator, **values)
-            except IntegrityError:
-                # A concurrent request created it between our lock and insert: update theirs.
-                label = StepLabel.objects.select_for_update().get(step=step, annotator=annotator)
-            else:
-                changes.append(StepLabelChange(step=step, annotator=annotator, action="created", **values))
-                saved.append(label)
-                continue
-        if (label.category_id, label.rationale, label.is_unsure) != (
+            label = StepLabel(step=step, trace=trace, annotator=annotator, created_at=now, updated_at=now, **values)
+            new.append(label)
+            changes.append(StepLabelChange(step=step, annotator=annotator, action="created", **values))
+        elif (label.category_id, label.rationale, label.is_unsure) != (
             category.pk, item.rationale, item.is_unsure
         ):
             for field, value in values.items():
                 setattr(label, field, value)
-            label.save(update_fields=[*values, "updated_at"])
+            label.updated_at = now
+            changed.append(label)
             changes.append(StepLabelChange(step=step, annotator=annotator, action="updated", **values))
+        label.category = category  # already loaded: callers render it without a query
         saved.append(label)
+    if new:
+        # ON CONFLICT DO UPDATE: a row a concurrent writer inserted after our lock is
+        # overwritten rather than failing the save (writers through an assignment never race:
+        # the assignment row is locked).
+        StepLabel.objects.bulk_create(
+            new,
+            update_conflicts=True,
+            unique_fields=["step", "annotator"],
+            update_fields=["category", "polarity", "rationale", "is_unsure", "updated_at"],
+        )
+    if len(changed) == 1:
+        # The common autosave case: a plain UPDATE is far cheaper to build than bulk_update's CASE.
+        (label,) = changed
+        StepLabel.objects.filter(pk=label.pk).update(
+            category=label.category, polarity=label.polarity, rationale=label.rationale,
+            is_unsure=label.is_unsure, updated_at=now,
+        )
+    elif changed:
+        StepLabel.objects.bulk_update(
+            changed, fields=["category", "polarity", "rationale", "is_unsure", "updated_at"]
+        )
     StepLabelChange.objects.bulk_create(changes)
     return saved
 
