@@ -1,7 +1,7 @@
 """Turn each step's annotator labels into one exported label; pure Python, no Django.
 
 Labels are polarities: 1 positive, 0 neutral, -1 negative; None means "no label".
-A step's raw labels arrive as tuples whose second item is the polarity (see exports.rows).
+A step's raw labels arrive as a list of polarities, one per annotator (see exports.rows).
 
 Order of operations, the same for every format:
 1. keep the step's labels from at least `min_annotators` annotators, else the step is unlabelled
@@ -17,7 +17,6 @@ that trusts a disputed step is worse than one that doubts it, and the rule is de
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 POSITIVE, NEUTRAL, NEGATIVE = 1, 0, -1
 POLARITY_NAMES = {POSITIVE: "positive", NEUTRAL: "neutral", NEGATIVE: "negative"}
@@ -88,30 +87,26 @@ def neutral_apply(label: int | None, policy: str) -> int | None:
 
 
 def step_labels_aggregate(
-    steps: Sequence[Sequence[tuple]],
+    polarities: Sequence[Sequence[int]],
     *,
     method: str,
     neutral: str,
     min_annotators: int = 1,
     gold: Sequence[int | None] | None = None,
 ) -> list[int | None]:
-    """Return one label per step from each step's raw label tuples (polarity at index 1).
+    """Return one label per step from each step's raw polarities.
 
-    `method` is majority, unanimous, soft (aggregated as majority; shares come from `shares`),
-    gold (reads `gold`) or annotator (the step's only label, already filtered to one person).
+    `method` is majority, unanimous, soft (aggregated as majority; the shares come from
+    `shares`), gold (reads `gold`) or annotator (the step's only label: the rows were already
+    filtered to one person).
     """
     if method == "gold":
-        labels = list(gold) if gold is not None else [None] * len(steps)
+        labels = list(gold) if gold is not None else [None] * len(polarities)
     elif method == "annotator":
-        labels = [s[0][1] if s else None for s in steps]
+        labels = [p[0] if p else None for p in polarities]
     else:
         choose = unanimous if method == "unanimous" else majority
-        labels = []
-        for step in steps:
-            if len(step) < min_annotators:
-                labels.append(None)
-            else:
-                labels.append(choose([lab[1] for lab in step]))
+        labels = [choose(p) if len(p) >= min_annotators else None for p in polarities]
     if neutral != "keep":
         labels = [neutral_apply(x, neutral) for x in labels]
     return labels
@@ -150,45 +145,57 @@ def is_fully_labelled(labels: Sequence[int | None]) -> bool:
     return first_error_index(labels) is not None
 
 
-@dataclass
 class AgreementTally:
     """Running agreement over steps with two or more labels (3 polarities).
 
+    Steps are counted by their pattern of labels, so a million steps cost one dict update each.
     Fleiss' kappa with a varying number of raters per item: P_i = (sum_j n_ij^2 - n_i) /
     (n_i (n_i - 1)), P_e = sum_j p_j^2 with p_j pooled over all ratings (Fleiss 1971, eq. 2-5).
     """
 
-    items: int = 0
-    unanimous_items: int = 0
-    sum_p_i: float = 0.0
-    totals: dict[int, int] = field(default_factory=lambda: {1: 0, 0: 0, -1: 0})
+    def __init__(self) -> None:
+        self.patterns: dict[tuple[int, ...], int] = {}
 
     def add(self, polarities: Sequence[int]) -> None:
-        n = len(polarities)
-        if n < 2:
-            return
-        counts = {1: 0, 0: 0, -1: 0}
-        for p in polarities:
-            counts[p] += 1
-        self.items += 1
-        if max(counts.values()) == n:
-            self.unanimous_items += 1
-        self.sum_p_i += (sum(c * c for c in counts.values()) - n) / (n * (n - 1))
-        for k, c in counts.items():
-            self.totals[k] += c
+        """Count one step's labels (fewer than two are ignored)."""
+        if len(polarities) > 1:
+            key = tuple(polarities)
+            self.patterns[key] = self.patterns.get(key, 0) + 1
+
+    def add_steps(self, steps: Sequence[Sequence[int]]) -> None:
+        """Count the labels of several steps."""
+        patterns = self.patterns
+        for polarities in steps:
+            if len(polarities) > 1:
+                key = tuple(polarities)
+                patterns[key] = patterns.get(key, 0) + 1
 
     def summary(self) -> dict[str, float | int | None]:
         """Return steps compared, share with unanimous labels, mean pairwise agreement, kappa."""
-        if self.items == 0:
+        items = unanimous_items = 0
+        sum_p_i = 0.0
+        totals = {1: 0, 0: 0, -1: 0}
+        for pattern, count in self.patterns.items():
+            n = len(pattern)
+            counts = {1: 0, 0: 0, -1: 0}
+            for p in pattern:
+                counts[p] += 1
+            items += count
+            if max(counts.values()) == n:
+                unanimous_items += count
+            sum_p_i += count * (sum(c * c for c in counts.values()) - n) / (n * (n - 1))
+            for k, c in counts.items():
+                totals[k] += c * count
+        if items == 0:
             return {"steps_with_2plus_labels": 0, "unanimous_share": None,
                     "pairwise_agreement": None, "fleiss_kappa": None}
-        p_bar = self.sum_p_i / self.items
-        ratings = sum(self.totals.values())
-        p_e = sum((c / ratings) ** 2 for c in self.totals.values())
+        p_bar = sum_p_i / items
+        ratings = sum(totals.values())
+        p_e = sum((c / ratings) ** 2 for c in totals.values())
         kappa = None if p_e == 1 else (p_bar - p_e) / (1 - p_e)
         return {
-            "steps_with_2plus_labels": self.items,
-            "unanimous_share": round(self.unanimous_items / self.items, 6),
+            "steps_with_2plus_labels": items,
+            "unanimous_share": round(unanimous_items / items, 6),
             "pairwise_agreement": round(p_bar, 6),
             "fleiss_kappa": None if kappa is None else round(kappa, 6),
         }

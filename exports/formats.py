@@ -134,9 +134,10 @@ def record_prm800k(trace: TraceRow, labels: Sequence[int | None], ctx: FormatCon
             last = min(last, error)
     steps = []
     for i in range(last + 1):
-        flagged = any(lab[L_UNSURE] for lab in trace.labels[i]) if trace.labels[i] else False
         steps.append({
-            "completions": [{"text": trace.steps[i], "rating": labels[i], "flagged": bool(flagged)}],
+            "completions": [
+                {"text": trace.steps[i], "rating": labels[i], "flagged": bool(trace.unsure[i])}
+            ],
             "human_completion": None,
             "chosen_completion": 0,
         })
@@ -183,8 +184,9 @@ def record_native(
 ) -> dict | None:
     """Native: every annotator's raw labels per step, the gold label, the aggregate, and with
     soft aggregation the share of each polarity as floats."""
-    if not any(trace.labels) and not (trace.gold and any(trace.gold)):
+    if not any(trace.polarities) and not (trace.gold and any(trace.gold)):
         return None
+    details = trace.labels or [[] for _ in trace.steps]
     steps = []
     for i, text in enumerate(trace.steps):
         gold = trace.gold[i] if trace.gold else None
@@ -207,7 +209,7 @@ def record_native(
                     "labeled_at": _labeled_at(lab[L_AT]),
                     "seconds_spent": lab[L_SECONDS],
                 }
-                for lab in trace.labels[i]
+                for lab in details[i]
             ],
         })
     return {

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 class TraceRow:
     """One trace with its steps and, per step, the labels that passed the filters.
 
-    `labels[i]` lists the label tuples of step i, ordered by annotator. Every tuple starts
-    (annotator_id, polarity, is_unsure); the native format also gets (category key, rationale,
-    labeled_at ISO string, username, is_source, seconds_spent). `gold[i]` is (polarity, category
-    key, method) or None; the list is None when gold labels were not read.
+    `polarities[i]` holds the polarity of each label of step i (one per annotator) and
+    `unsure[i]` whether any of them is marked unsure. `labels[i]` is read for the native format
+    only (else None): full tuples (annotator_id, polarity, is_unsure, category key, rationale,
+    labeled_at, username, is_source, seconds_spent), ordered by annotator. `gold[i]` is
+    (polarity, category key, method) or None; the list is None when gold labels were not read.
     """
 
     id: int
@@ -25,7 +26,9 @@ class TraceRow:
     is_qc: bool
     metadata: dict
     steps: list[str]
-    labels: list[list[tuple]]
+    polarities: list[list[int]]
+    unsure: list[bool]
+    labels: list[list[tuple]] | None = None
     gold: list[tuple | None] | None = None
 
 

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from operator import itemgetter
 
+import orjson
 from django.db import connection, transaction
+from psycopg.types.json import set_json_loads
 from django.db.models import QuerySet
 
 from exports.models import ExportJob
@@ -26,7 +29,8 @@ from labeling.models import (
     User,
 )
 
-CHUNK_SIZE = 20_000
+# Traces per fetch of each stream: a few MB of rows, a few hundred round trips per million steps.
+CHUNK_SIZE = 2_000
 
 
 def export_job_list_for_project(*, project: Project) -> QuerySet[ExportJob]:
@@ -73,6 +77,12 @@ def category_map_for_version(*, version: TaxonomyVersion) -> dict[int, tuple[str
                 result[source] = result[target]
                 changed = True
     return result
+
+
+def _stored_polarity_is_exported(category_map: dict[int, tuple[str, int]]) -> bool:
+    """Return whether every category keeps its own polarity in the export (no remapping)."""
+    own = dict(Category.objects.filter(pk__in=list(category_map)).values_list("id", "polarity"))
+    return all(own.get(pk) == polarity for pk, (_, polarity) in category_map.items())
 
 
 def taxonomy_definitions(*, version: TaxonomyVersion) -> list[dict]:
@@ -172,21 +182,63 @@ def export_snapshot() -> Iterator[None]:
         yield
 
 
+def _server_rows(sql: str, params: list, chunk_size: int) -> Iterator[tuple]:
+    """Yield rows of a raw query through a binary server-side cursor (PostgreSQL only)."""
+    raw = connection.connection
+    with raw.cursor(name=f"export_{uuid.uuid4().hex}", binary=True) as cursor:
+        set_json_loads(orjson.loads, cursor)
+        cursor.itersize = chunk_size
+        cursor.execute(sql, params)
+        while True:
+            rows = cursor.fetchmany(chunk_size)
+            if not rows:
+                return
+            yield from rows
+
+
+def _grouped_pg(queryset: QuerySet, columns: list[str], chunk_size: int) -> Iterator[tuple]:
+    """Yield (trace_id, [column values]...) per trace: one array_agg per column, no model rows.
+
+    The aggregates carry no ORDER BY (one sort per aggregate per group is the slow part):
+    the arrays of one group are built from the same rows in the same order, so they stay
+    aligned, and callers order within a trace themselves.
+    """
+    sql, params = queryset.values_list("trace_id", *columns).order_by().query.sql_with_params()
+    names = ", ".join(f"array_agg(c{i})" for i in range(len(columns)))
+    inner = ", ".join(["trace_id", *(f"c{i}" for i in range(len(columns)))])
+    return _server_rows(
+        f"SELECT trace_id, {names} FROM ({sql}) AS rows ({inner}) GROUP BY trace_id ORDER BY trace_id",
+        list(params),
+        chunk_size,
+    )
+
+
+def _grouped_generic(queryset: QuerySet, columns: list[str], chunk_size: int) -> Iterator[tuple]:
+    """Yield the same shape as _grouped_pg by grouping ordered rows in Python (SQLite)."""
+    rows = (
+        queryset.order_by("trace_id").values_list("trace_id", *columns).iterator(chunk_size=chunk_size)
+    )
+    for trace_id, group in itertools.groupby(rows, key=itemgetter(0)):
+        group_rows = list(group)
+        yield (trace_id, *([row[i] for row in group_rows] for i in range(1, len(columns) + 1)))
+
+
 class _ByTrace:
-    """Walk a stream of rows ordered by trace id (first column), one trace at a time."""
+    """Walk a stream of per-trace rows ordered by trace id, one trace at a time."""
 
-    def __init__(self, rows: Iterable[tuple]) -> None:
-        self._groups = itertools.groupby(rows, key=itemgetter(0))
-        self._current = next(self._groups, None)
+    def __init__(self, rows: Iterator[tuple]) -> None:
+        self._rows = rows
+        self._current = next(rows, None)
 
-    def take(self, trace_id: int) -> list[tuple]:
-        while self._current is not None and self._current[0] < trace_id:
-            self._current = next(self._groups, None)
-        if self._current is not None and self._current[0] == trace_id:
-            rows = list(self._current[1])
-            self._current = next(self._groups, None)
-            return rows
-        return []
+    def take(self, trace_id: int) -> tuple | None:
+        current = self._current
+        while current is not None and current[0] < trace_id:
+            current = next(self._rows, None)
+        if current is not None and current[0] == trace_id:
+            self._current = next(self._rows, None)
+            return current
+        self._current = current
+        return None
 
 
 def export_rows_stream(
@@ -197,51 +249,48 @@ def export_rows_stream(
     annotator: User | None = None,
     with_details: bool = False,
     with_gold: bool = False,
+    with_metadata: bool = True,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[TraceRow]:
     """Yield every filtered trace with its steps and labels, in trace id order.
 
     Call inside export_snapshot(). Traces, steps, labels (and gold labels, assignments) are
-    separate server-side cursors ordered by trace id, merged here: values tuples only, no
-    model instances, and memory holds one chunk of each stream.
+    separate streams ordered by trace id, one row per trace, merged here: values only, no
+    model instances, and memory holds one chunk of each stream. On PostgreSQL each stream is a
+    binary server-side cursor over an array_agg per column.
     """
+    grouped = _grouped_pg if connection.vendor == "postgresql" else _grouped_generic
     traces = export_trace_queryset(project=project, options=options)
     trace_ids = traces.values("id")
     labels = export_label_queryset(
         options=options, traces=traces, category_ids=category_map, annotator=annotator
     )
-    label_columns = ["trace_id", "step_id", "annotator_id", "category_id", "is_unsure"]
+    # A label's stored polarity is its own category's; only labels mapped from another
+    # taxonomy version need the category looked up.
+    own_polarity = _stored_polarity_is_exported(category_map)
     if with_details:
-        label_columns += ["rationale", "updated_at"]
-    label_rows = _ByTrace(
-        labels.order_by("trace_id", "step_id", "annotator_id")
-        .values_list(*label_columns)
-        .iterator(chunk_size=chunk_size)
-    )
+        label_columns = ["step_id", "annotator_id", "category_id", "is_unsure", "rationale", "updated_at"]
+    else:
+        label_columns = ["step_id", "polarity" if own_polarity else "category_id", "is_unsure"]
+    label_rows = _ByTrace(grouped(labels, label_columns, chunk_size))
     step_rows = _ByTrace(
-        Step.objects.filter(trace__in=trace_ids)
-        .order_by("trace_id", "index")
-        .values_list("trace_id", "id", "text")
-        .iterator(chunk_size=chunk_size)
+        grouped(Step.objects.filter(trace__in=trace_ids), ["index", "id", "text"], chunk_size)
     )
     gold_rows = None
     if with_gold:
-        gold_rows = _ByTrace(
-            GoldLabel.objects.filter(trace__in=trace_ids, category_id__in=list(category_map))
-            .order_by("trace_id", "step_id")
-            .values_list("trace_id", "step_id", "category_id", "method")
-            .iterator(chunk_size=chunk_size)
-        )
-    seconds_rows = users = None
+        gold_rows = _ByTrace(grouped(
+            GoldLabel.objects.filter(trace__in=trace_ids, category_id__in=list(category_map)),
+            ["step_id", "category_id", "method"], chunk_size,
+        ))
+    seconds_rows = None
+    users: dict[int, tuple[str, bool]] = {}
     if with_details:
-        seconds_rows = _ByTrace(
-            Assignment.objects.filter(trace__in=trace_ids)
-            .order_by("trace_id", "annotator_id")
-            .values_list("trace_id", "annotator_id", "seconds_spent")
-            .iterator(chunk_size=chunk_size)
-        )
+        seconds_rows = _ByTrace(grouped(
+            Assignment.objects.filter(trace__in=trace_ids), ["annotator_id", "seconds_spent"],
+            chunk_size,
+        ))
         users = {
-            pk: (username, is_source)
+            pk: (username, bool(is_source))
             for pk, username, is_source in User.objects.filter(
                 pk__in=labels.values("annotator_id")
             ).values_list("id", "username", "is_source")
@@ -250,31 +299,72 @@ def export_rows_stream(
         "id", "external_id", "problem", "final_answer", "ground_truth_answer",
         "is_outcome_correct", "generator", "source_format", "is_qc", "metadata",
     ]
+    if not with_metadata:
+        trace_columns[-1] = "id"  # a placeholder: parsing JSON the format never reads is slow
+    ordered = traces.order_by("id")
+    if connection.vendor == "postgresql":
+        sql, params = ordered.values_list(*trace_columns).query.sql_with_params()
+        trace_rows: Iterator[tuple] = _server_rows(sql, list(params), chunk_size)
+    else:
+        trace_rows = ordered.values_list(*trace_columns).iterator(chunk_size=chunk_size)
     cmap_get = category_map.get
-    for t in traces.order_by("id").values_list(*trace_columns).iterator(chunk_size=chunk_size):
+    empty: list = []
+    for t in trace_rows:
         trace_id = t[0]
-        steps = step_rows.take(trace_id)
-        position = {row[1]: i for i, row in enumerate(steps)}
-        per_step: list[list[tuple]] = [[] for _ in steps]
-        seconds = None
-        if seconds_rows is not None:
-            seconds = {a: s for _, a, s in seconds_rows.take(trace_id)}
-        for row in label_rows.take(trace_id):
-            key, polarity = cmap_get(row[3])  # type: ignore[misc]
+        step_row = step_rows.take(trace_id)
+        if step_row is None:
+            indexes, step_ids, texts = empty, empty, empty
+        else:
+            _, indexes, step_ids, texts = step_row
+            if indexes != sorted(indexes):
+                order = sorted(range(len(indexes)), key=indexes.__getitem__)
+                step_ids = [step_ids[i] for i in order]
+                texts = [texts[i] for i in order]
+        n = len(step_ids)
+        position = dict(zip(step_ids, range(n), strict=True))
+        polarities: list[list[int]] = [[] for _ in range(n)]
+        unsure = [False] * n
+        details: list[list[tuple]] | None = None
+        label_row = label_rows.take(trace_id)
+        if label_row is not None:
             if with_details:
-                username, is_source = users[row[2]]  # type: ignore[index]
-                per_step[position[row[1]]].append((
-                    row[2], polarity, bool(row[4]), key, row[5], row[6], username,
-                    bool(is_source), seconds.get(row[2]) if seconds else None,
-                ))
+                details = [[] for _ in range(n)]
+                seconds_row = seconds_rows.take(trace_id)  # type: ignore[union-attr]
+                seconds = dict(zip(seconds_row[1], seconds_row[2], strict=True)) if seconds_row else {}
+                _, l_steps, l_annotators, l_categories, l_unsure, l_rationales, l_times = label_row
+                for step_id, annotator_id, category_id, is_unsure, rationale, at in sorted(
+                    zip(l_steps, l_annotators, l_categories, l_unsure, l_rationales, l_times, strict=True),
+                    key=itemgetter(0, 1),
+                ):
+                    key, polarity = category_map[category_id]
+                    username, is_source = users[annotator_id]
+                    details[position[step_id]].append((
+                        annotator_id, polarity, bool(is_unsure), key, rationale, at, username,
+                        is_source, seconds.get(annotator_id),
+                    ))
+                for i, step in enumerate(details):
+                    polarities[i] = [lab[1] for lab in step]
+                    unsure[i] = any(lab[2] for lab in step)
             else:
-                per_step[position[row[1]]].append((row[2], polarity, row[4]))
+                _, l_steps, l_values, l_unsure = label_row
+                if not own_polarity:
+                    l_values = [cmap_get(c)[1] for c in l_values]  # type: ignore[index]
+                for step_id, polarity, is_unsure in zip(l_steps, l_values, l_unsure, strict=True):
+                    i = position[step_id]
+                    polarities[i].append(polarity)
+                    if is_unsure:
+                        unsure[i] = True
         gold = None
         if gold_rows is not None:
-            gold = [None] * len(steps)
-            for _, step_id, category_id, method in gold_rows.take(trace_id):
-                key, polarity = category_map[category_id]
-                gold[position[step_id]] = (polarity, key, method)
+            gold = [None] * n
+            gold_row = gold_rows.take(trace_id)
+            if gold_row is not None:
+                for step_id, category_id, method in zip(*gold_row[1:], strict=True):
+                    key, polarity = category_map[category_id]
+                    gold[position[step_id]] = (polarity, key, method)
+        metadata = t[9]
+        if isinstance(metadata, (str, bytes)):
+            metadata = orjson.loads(metadata)
         yield TraceRow(
             id=trace_id,
             external_id=t[1],
@@ -285,9 +375,10 @@ def export_rows_stream(
             generator=t[6],
             source_format=t[7],
             is_qc=bool(t[8]),
-            metadata=t[9] if isinstance(t[9], dict) else {},
-            steps=[row[2] for row in steps],
-            labels=per_step,
+            metadata=metadata if isinstance(metadata, dict) else {},
+            steps=list(texts),
+            polarities=polarities,
+            unsure=unsure,
+            labels=details,
             gold=gold,
         )
-

@@ -108,6 +108,7 @@ def export_write(
     tally = AgreementTally()
     separator_hits = 0
     processbench_all_correct = 0
+    polarity_names = aggregation.POLARITY_NAMES
     method = options.aggregate
     soft = method == "soft"
     with_gold = method == "gold" or fmt == "native"
@@ -120,12 +121,13 @@ def export_write(
             for row in export_rows_stream(
                 project=project, options=options, category_map=category_map,
                 annotator=annotator, with_details=fmt == "native", with_gold=with_gold,
+                with_metadata=fmt in ("prm800k", "native", "math-shepherd"),
             ):
                 processed += 1
                 if progress and processed % PROGRESS_EVERY == 0:
                     progress(processed, total)
                 labels = step_labels_aggregate(
-                    row.labels, method=method, neutral=options.neutral,
+                    row.polarities, method=method, neutral=options.neutral,
                     min_annotators=options.min_annotators,
                     gold=[g[0] if g else None for g in row.gold] if method == "gold" and row.gold else None,
                 )
@@ -134,9 +136,8 @@ def export_write(
                     continue
                 if soft:
                     shares = [
-                        aggregation.shares([lab[1] for lab in step])
-                        if len(step) >= options.min_annotators else None
-                        for step in row.labels
+                        aggregation.shares(step) if len(step) >= options.min_annotators else None
+                        for step in row.polarities
                     ]
                     record = formatter(row, labels, ctx, shares)
                 else:
@@ -155,11 +156,9 @@ def export_write(
                 split_counts = counts[split]
                 split_counts["records"] += 1
                 split_counts["steps"] += len(emitted)
-                for i, label in enumerate(emitted):
-                    distribution[aggregation.POLARITY_NAMES.get(label, "unlabelled")] += 1  # type: ignore[arg-type]
-                    raw = row.labels[i]
-                    if len(raw) > 1:
-                        tally.add([lab[1] for lab in raw])
+                for label in emitted:
+                    distribution[polarity_names.get(label, "unlabelled")] += 1  # type: ignore[arg-type]
+                tally.add_steps(row.polarities[: len(emitted)])
                 if fmt == "trl":
                     separator_hits += sum(1 for s in record["completions"] if options.step_separator in s)
                 elif fmt == "processbench" and record["label"] == -1:

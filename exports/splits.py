@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 
 SPLITS = ("train", "validation", "test")
-_SPACE = re.compile(r"\s+")
 
 
 def problem_normalise(problem: str) -> str:
@@ -15,7 +13,9 @@ def problem_normalise(problem: str) -> str:
     Two traces of the same problem (e.g. two generators' solutions) must share a split, also
     when one copy differs only in whitespace or case.
     """
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", problem)).strip().casefold()
+    if not problem.isascii():
+        problem = unicodedata.normalize("NFKC", problem)
+    return " ".join(problem.split()).casefold()
 
 
 def split_assign(problem: str, *, seed: int, fractions: tuple[float, float, float]) -> str:

@@ -15,8 +15,7 @@ from exports.aggregation import (
 
 
 def steps_of(*polarity_lists):
-    """Build label tuples (annotator, polarity, unsure) per step."""
-    return [[(i, p, False) for i, p in enumerate(ps)] for ps in polarity_lists]
+    return [list(ps) for ps in polarity_lists]
 
 
 @pytest.mark.parametrize(
@@ -71,7 +70,7 @@ def test_gold_aggregation_reads_the_gold_labels_only():
 
 
 def test_annotator_aggregation_takes_the_single_label():
-    steps = [[(7, -1, True)], []]
+    steps = [[-1], []]
     assert step_labels_aggregate(steps, method="annotator", neutral="keep") == [-1, None]
 
 

@@ -14,12 +14,15 @@ from exports.rows import TraceRow
 
 
 def trace(n_steps=3, metadata=None, labels=None):
+    labels = labels if labels is not None else [[(1, 1, False)] for _ in range(n_steps)]
     return TraceRow(
         id=9, external_id="ext-9", problem="What is 2+3*4?", final_answer="14",
         ground_truth_answer="14", is_outcome_correct=True, generator="gpt-x",
         source_format="processbench", is_qc=False, metadata=metadata or {},
         steps=[f"Compute part {i + 1}." for i in range(n_steps)],
-        labels=labels if labels is not None else [[(1, 1, False)] for _ in range(n_steps)],
+        polarities=[[lab[1] for lab in step] for step in labels],
+        unsure=[any(lab[2] for lab in step) for step in labels],
+        labels=labels,
     )
 
 
