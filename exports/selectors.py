@@ -382,3 +382,28 @@ def export_rows_stream(
             labels=details,
             gold=gold,
         )
+
+
+def export_page_choices(*, project: Project) -> dict[str, list]:
+    """Return the values the export form offers: taxonomy versions, members, generators, sources."""
+    return {
+        "taxonomy_versions": list(
+            TaxonomyVersion.objects.filter(taxonomy__project=project, published_at__isnull=False)
+            .order_by("number")
+            .values_list("number", flat=True)
+            .distinct()
+        ),
+        "member_usernames": list(
+            User.objects.filter(memberships__project=project)
+            .order_by("username")
+            .values_list("username", flat=True)
+        ),
+        "generators": list(
+            Trace.objects.filter(project=project).exclude(generator="")
+            .order_by("generator").values_list("generator", flat=True).distinct()[:200]
+        ),
+        "source_formats": list(
+            Trace.objects.filter(project=project).exclude(source_format="")
+            .order_by("source_format").values_list("source_format", flat=True).distinct()[:50]
+        ),
+    }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from exports import aggregation
@@ -257,7 +257,8 @@ def _progress_reporter(job: ExportJob) -> tuple[ProgressCallback, Callable[[], N
     """
     if connection.vendor != "postgresql":
         return (lambda processed, total: None), (lambda: None)
-    side = connections.create_connection("default")
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    side = type(wrapper)(dict(wrapper.settings_dict), alias=DEFAULT_DB_ALIAS)
 
     def report(processed: int, total: int) -> None:
         with side.cursor() as cursor:
