@@ -114,8 +114,14 @@ def record_processbench(
     }
 
 
-def _meta(trace: TraceRow, key: str):
-    """Read a PRM800K field kept on import, flat or under a "prm800k" key."""
+def _meta(trace: TraceRow, key: str, labeler: str = ""):
+    """Read a PRM800K field kept on import: from the named labeler's own labelling when the
+    trace holds several (quality-control questions), else from the trace's metadata."""
+    labelings = trace.metadata.get("labelings")
+    if labeler and isinstance(labelings, list):
+        for labeling in labelings:
+            if isinstance(labeling, dict) and labeling.get("labeler") == labeler and key in labeling:
+                return labeling[key]
     if key in trace.metadata:
         return trace.metadata[key]
     nested = trace.metadata.get("prm800k")
@@ -142,14 +148,15 @@ def record_prm800k(trace: TraceRow, labels: Sequence[int | None], ctx: FormatCon
             "chosen_completion": 0,
         })
     ratings = [labels[i] for i in range(last + 1)]
-    finish_reason = _meta(trace, "finish_reason")
+    who = ctx.annotator_labeler
+    finish_reason = _meta(trace, "finish_reason", who)
     if NEGATIVE in ratings:
         finish_reason = "found_error"
     elif finish_reason not in ("solution", "give_up", "bad_problem"):
         finish_reason = "solution"
     generation = _meta(trace, "generation")
-    total_time = _meta(trace, "total_time")
-    timestamp = _meta(trace, "timestamp")
+    total_time = _meta(trace, "total_time", who)
+    timestamp = _meta(trace, "timestamp", who)
     return {
         "labeler": ctx.annotator_labeler or f"aggregate-{ctx.aggregate}",
         "timestamp": str(timestamp) if timestamp is not None else None,
