@@ -176,7 +176,9 @@ def main(argv: list[str]) -> None:
             started = time.perf_counter()
             subprocess.run(command, cwd=ROOT, env=env, check=True)
             elapsed = time.perf_counter() - started
-            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            peak_mb = usage.ru_maxrss / 1024
+            cpu = usage.ru_utime + usage.ru_stime
             manifest = __import__("json").loads((Path(out) / "manifest.json").read_text())
             data_bytes = sum(f["bytes"] for f in manifest["files"])
         records = manifest["totals"]["records"]
@@ -187,6 +189,8 @@ def main(argv: list[str]) -> None:
         print(f"  records/s     {records / elapsed:10,.0f}")
         print(f"  label rows/s  {labels / elapsed:10,.0f}")
         print(f"  peak RSS      {peak_mb:8.1f} MB (target <= 300 MB)")
+        print(f"  CPU time      {cpu:8.2f} s   (of the exporting process; the rest is waiting on "
+              f"PostgreSQL or for a CPU)")
         print(f"bare COPY (SELECT … join of the same {labels:,} label rows) TO STDOUT: "
               f"{floor:.2f} s, {floor_bytes / 1e6:.1f} MB")
         print(f"  ratio export / COPY  {elapsed / floor:5.2f}x (target <= 3x)")
