@@ -1,6 +1,7 @@
 """Export writes: run an export into a folder, and create, run and retry export jobs."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -220,10 +221,12 @@ def export_write(
             "all_correct": processbench_all_correct,
             "with_error": manifest["totals"]["records"] - processbench_all_correct,
         }
+    card = card_text(manifest).encode()
+    (out_dir / "README.md").write_bytes(card)
+    manifest["card"] = {"path": "README.md", "sha256": hashlib.sha256(card).hexdigest()}
     (out_dir / "manifest.json").write_bytes(
         orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
     )
-    (out_dir / "README.md").write_text(card_text(manifest), encoding="utf-8")
     return manifest
 
 

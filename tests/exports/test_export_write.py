@@ -65,7 +65,9 @@ def test_manifest_records_counts_checksums_distribution_and_taxonomy(labelled_pr
     assert dist["positive"] + dist["negative"] == manifest["totals"]["steps"]
     assert manifest["agreement"]["steps_with_2plus_labels"] == manifest["totals"]["steps"]
     assert json.loads((tmp_path / "manifest.json").read_text()) == manifest
-    card = (tmp_path / "README.md").read_text()
+    card_bytes = (tmp_path / "README.md").read_bytes()
+    assert manifest["card"]["sha256"] == hashlib.sha256(card_bytes).hexdigest()
+    card = card_bytes.decode()
     assert card.startswith("---\nconfigs:") and "path: data/train.jsonl" in card
 
 
