@@ -145,16 +145,23 @@ class ExportJobRetryApi(_JobMixin, APIView):
 
 
 class ExportPreviewCountApi(ProjectScopedMixin, APIView):
-    """GET with the export options as query parameters: traces, steps and labels selected."""
+    """GET with the export options as query parameters: traces, steps and labels selected.
+
+    The format goes in `export_format`: DRF reserves `?format=` for choosing a renderer.
+    """
 
     permission_classes = [IsLeadOrResearcher]
+    _lists = ("annotators", "generators", "source_formats")
 
     def get(self, request, slug: str):
-        data = {k: v for k, v in request.query_params.items() if k not in ("annotators", "generators", "source_formats")}
-        for key in ("annotators", "generators", "source_formats"):
-            values = [v for item in request.query_params.getlist(key) for v in item.split(",") if v.strip()]
-            data[key] = [v.strip() for v in values]
-        data.setdefault("format", "native")
+        data = {
+            k: v for k, v in request.query_params.items()
+            if k not in (*self._lists, "format", "export_format")
+        }
+        for key in self._lists:
+            values = [v for item in request.query_params.getlist(key) for v in item.split(",")]
+            data[key] = [v.strip() for v in values if v.strip()]
+        data["format"] = request.query_params.get("export_format") or "native"
         serializer = ExportOptionsInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         project = self.get_project()

@@ -141,6 +141,10 @@ def test_preview_count_follows_the_filters(researcher_client, labelled_project):
     assert alice == {"trace_count": 6, "step_count": 16, "label_count": 16}
     bad = researcher_client.get(url(labelled_project, "preview-count/"), {"split": "2"})
     assert bad.status_code == 400
+    soft_trl = researcher_client.get(
+        url(labelled_project, "preview-count/"), {"export_format": "trl", "aggregate": "soft"}
+    )
+    assert soft_trl.status_code == 400 and soft_trl.json()["field"] == "aggregate"
 
 
 def test_researchers_of_another_role_set_still_get_403_when_made_annotators(

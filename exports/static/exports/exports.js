@@ -24,8 +24,10 @@
 
   function showError(body) {
     let text = "Something went wrong.";
-    if (body && typeof body === "object") {
-      text = Object.entries(body).map(([k, v]) => (k === "detail" ? "" : k + ": ") + (Array.isArray(v) ? v.join(" ") : v)).join(" · ");
+    if (body && body.detail) {
+      text = (body.field ? body.field + ": " : "") + body.detail;
+    } else if (body && typeof body === "object") {
+      text = Object.entries(body).map(([k, v]) => k + ": " + (Array.isArray(v) ? v.join(" ") : v)).join(" · ");
     }
     errorEl.textContent = text;
     errorEl.hidden = false;
@@ -36,7 +38,10 @@
     clearTimeout(countTimer);
     countTimer = setTimeout(async () => {
       const params = new URLSearchParams();
-      for (const [k, v] of Object.entries(options())) params.set(k, Array.isArray(v) ? v.join(",") : String(v));
+      // DRF reserves ?format= for renderers: the count endpoint reads export_format.
+      for (const [k, v] of Object.entries(options())) {
+        params.set(k === "format" ? "export_format" : k, Array.isArray(v) ? v.join(",") : String(v));
+      }
       countEl.textContent = "Counting…";
       const response = await fetch(countApi + "?" + params.toString(), { credentials: "same-origin" });
       const body = await response.json();
