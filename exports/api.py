@@ -3,6 +3,8 @@ from pathlib import Path
 
 from django.db import transaction
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -71,6 +73,12 @@ class ExportJobDetailOutputSerializer(ExportJobOutputSerializer):
         fields = [*ExportJobOutputSerializer.Meta.fields, "manifest"]
 
 
+class PreviewCountOutputSerializer(serializers.Serializer):
+    trace_count = serializers.IntegerField()
+    step_count = serializers.IntegerField()
+    label_count = serializers.IntegerField()
+
+
 def _queue_run(job: ExportJob) -> None:
     transaction.on_commit(lambda: export_job_run_task.delay(job.pk))
 
@@ -80,10 +88,16 @@ class ExportJobListApi(ProjectScopedMixin, APIView):
 
     permission_classes = [IsLeadOrResearcher]
 
+    @extend_schema(operation_id="export_job_list", responses=ExportJobOutputSerializer(many=True))
     def get(self, request, slug: str):
         jobs = export_job_list_for_project(project=self.get_project())[:LIST_LIMIT]
         return Response(ExportJobOutputSerializer(jobs, many=True, context={"slug": slug}).data)
 
+    @extend_schema(
+        operation_id="export_job_create",
+        request=ExportOptionsInputSerializer,
+        responses={201: ExportJobOutputSerializer},
+    )
     def post(self, request, slug: str):
         serializer = ExportOptionsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,6 +126,7 @@ class _JobMixin(ProjectScopedMixin):
 class ExportJobDetailApi(_JobMixin, APIView):
     permission_classes = [IsLeadOrResearcher]
 
+    @extend_schema(operation_id="export_job_detail", responses=ExportJobDetailOutputSerializer)
     def get(self, request, slug: str, job_id: int):
         return Response(ExportJobDetailOutputSerializer(self.get_job(), context={"slug": slug}).data)
 
@@ -119,6 +134,7 @@ class ExportJobDetailApi(_JobMixin, APIView):
 class ExportJobDownloadApi(_JobMixin, APIView):
     permission_classes = [IsLeadOrResearcher]
 
+    @extend_schema(operation_id="export_job_download", responses={(200, "application/zip"): OpenApiTypes.BINARY})
     def get(self, request, slug: str, job_id: int):
         job = self.get_job()
         if job.state != ExportJob.State.SUCCEEDED or not job.zip_path or not Path(job.zip_path).is_file():
@@ -134,6 +150,7 @@ class ExportJobDownloadApi(_JobMixin, APIView):
 class ExportJobRetryApi(_JobMixin, APIView):
     permission_classes = [IsLeadOrResearcher]
 
+    @extend_schema(operation_id="export_job_retry", request=None, responses={202: ExportJobOutputSerializer})
     def post(self, request, slug: str, job_id: int):
         with transaction.atomic():
             job = export_job_retry(job=self.get_job())
@@ -153,6 +170,17 @@ class ExportPreviewCountApi(ProjectScopedMixin, APIView):
     permission_classes = [IsLeadOrResearcher]
     _lists = ("annotators", "generators", "source_formats")
 
+    @extend_schema(
+        operation_id="export_preview_count",
+        parameters=[
+            OpenApiParameter("export_format", str, enum=FORMATS),
+            *[
+                OpenApiParameter(name, str)
+                for name in ExportOptionsInputSerializer().fields if name != "format"
+            ],
+        ],
+        responses=PreviewCountOutputSerializer,
+    )
     def get(self, request, slug: str):
         data = {
             k: v for k, v in request.query_params.items()
