@@ -167,15 +167,16 @@ def main(argv: list[str]) -> None:
     try:
         project_id = _load(args.traces, args.steps, args.annotators)
         floor, floor_bytes = _floor_seconds(project_id)
-        # Warm-up read so both runs meet the same (cached) pages.
         with tempfile.TemporaryDirectory() as out:
             env = {**os.environ, "DATABASE_URL": url}
             command = [sys.executable, "manage.py", "export", SLUG, "--format", "trl",
                        "--file-format", args.file_format, "--split", "0.8,0.1,0.1", "--seed", "1",
-                       "--out", out, "--verbosity", "0"]
+                       "--out", out, "--verbosity", "1"]
             started = time.perf_counter()
-            subprocess.run(command, cwd=ROOT, env=env, check=True)
+            done = subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
             elapsed = time.perf_counter() - started
+            # "N records, M steps in X s -> DIR": the export alone, without Python/Django start-up.
+            inner = float(done.stdout.split(" in ")[1].split(" s")[0])
             usage = resource.getrusage(resource.RUSAGE_CHILDREN)
             peak_mb = usage.ru_maxrss / 1024
             cpu = usage.ru_utime + usage.ru_stime
@@ -185,7 +186,8 @@ def main(argv: list[str]) -> None:
         labels = args.traces * args.steps * args.annotators
         print(f"export trl {args.file_format}: {records:,} records, {manifest['totals']['steps']:,} "
               f"steps from {labels:,} step labels, {data_bytes / 1e6:.1f} MB of files")
-        print(f"  time          {elapsed:8.2f} s   (target <= 15 s; includes process start-up)")
+        print(f"  time          {elapsed:8.2f} s   (target <= 15 s; the whole command, start-up included)")
+        print(f"  export only   {inner:8.2f} s   (snapshot, stream, aggregate, write, checksums)")
         print(f"  records/s     {records / elapsed:10,.0f}")
         print(f"  label rows/s  {labels / elapsed:10,.0f}")
         print(f"  peak RSS      {peak_mb:8.1f} MB (target <= 300 MB)")
@@ -193,7 +195,9 @@ def main(argv: list[str]) -> None:
               f"PostgreSQL or for a CPU)")
         print(f"bare COPY (SELECT … join of the same {labels:,} label rows) TO STDOUT: "
               f"{floor:.2f} s, {floor_bytes / 1e6:.1f} MB")
-        print(f"  ratio export / COPY  {elapsed / floor:5.2f}x (target <= 3x)")
+        print(f"  ratio export / COPY  {elapsed / floor:5.2f}x (target <= 3x); "
+              f"export only {inner / floor:.2f}x")
+        print(f"load average during the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     finally:
         from django.db import connection
 

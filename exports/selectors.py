@@ -11,7 +11,8 @@ from operator import itemgetter
 import orjson
 from django.db import connection, transaction
 from psycopg.types.json import set_json_loads
-from django.db.models import QuerySet
+from django.db.models import F, IntegerField, QuerySet
+from django.db.models.functions import Cast
 
 from exports.models import ExportJob
 from exports.options import ExportOptions, OptionsInvalid
@@ -268,10 +269,19 @@ def export_rows_stream(
     # A label's stored polarity is its own category's; only labels mapped from another
     # taxonomy version need the category looked up.
     own_polarity = _stored_polarity_is_exported(category_map)
+    packed = own_polarity and not with_details
     if with_details:
         label_columns = ["step_id", "annotator_id", "category_id", "is_unsure", "rationale", "updated_at"]
+    elif packed:
+        # One integer per label: step id, polarity and unsure flag packed as
+        # step_id * 8 + (polarity + 1) * 2 + is_unsure. One array to aggregate and decode
+        # instead of three is most of the export's database time.
+        labels = labels.annotate(
+            packed=F("step_id") * 8 + (F("polarity") + 1) * 2 + Cast("is_unsure", IntegerField())
+        )
+        label_columns = ["packed"]
     else:
-        label_columns = ["step_id", "polarity" if own_polarity else "category_id", "is_unsure"]
+        label_columns = ["step_id", "category_id", "is_unsure"]
     label_rows = _ByTrace(grouped(labels, label_columns, chunk_size))
     step_rows = _ByTrace(
         grouped(Step.objects.filter(trace__in=trace_ids), ["index", "id", "text"], chunk_size)
@@ -345,10 +355,15 @@ def export_rows_stream(
                 for i, step in enumerate(details):
                     polarities[i] = [lab[1] for lab in step]
                     unsure[i] = any(lab[2] for lab in step)
+            elif packed:
+                for value in label_row[1]:
+                    i = position[value >> 3]
+                    polarities[i].append(((value >> 1) & 3) - 1)
+                    if value & 1:
+                        unsure[i] = True
             else:
-                _, l_steps, l_values, l_unsure = label_row
-                if not own_polarity:
-                    l_values = [cmap_get(c)[1] for c in l_values]  # type: ignore[index]
+                _, l_steps, l_categories, l_unsure = label_row
+                l_values = [cmap_get(c)[1] for c in l_categories]  # type: ignore[index]
                 for step_id, polarity, is_unsure in zip(l_steps, l_values, l_unsure, strict=True):
                     i = position[step_id]
                     polarities[i].append(polarity)
