@@ -188,3 +188,31 @@ def test_hugging_face_datasets_loads_every_format(labelled_project, tmp_path, fm
         inner = getattr(feature, "feature", None) or feature
         assert inner.dtype == "bool"
         assert all(isinstance(x, bool) for row in loaded["train"]["labels"] for x in row)
+
+
+def test_a_mapping_that_changes_polarity_is_followed_in_binary_formats(project, annotators, tmp_path):
+    alice, _ = annotators
+    trace = TraceFactory(project=project, steps=2, content_hash="m")
+    labels_add(trace, alice, [1, 0])  # version 1: positive, neutral
+    v1 = project.taxonomy_version
+    v2 = taxonomy_version_publish_new(
+        project=project, categories=[DEFAULT_CATEGORIES[0], DEFAULT_CATEGORIES[2]]
+    )
+    old = {c.key: c for c in Category.objects.filter(version=v1)}
+    new = {c.key: c for c in Category.objects.filter(version=v2)}
+    CategoryMapping.objects.create(from_category=old["positive"], to_version=v2, to_category=new["positive"])
+    # Version 2 has no neutral: "no progress" now counts as wrong.
+    CategoryMapping.objects.create(from_category=old["neutral"], to_version=v2, to_category=new["negative"])
+    run(project, tmp_path / "v2", format="trl", neutral="positive")
+    assert read_jsonl(tmp_path / "v2" / "data" / "train.jsonl")[0]["labels"] == [True, False]
+    run(project, tmp_path / "v1", format="trl", neutral="positive", taxonomy_version=1)
+    assert read_jsonl(tmp_path / "v1" / "data" / "train.jsonl")[0]["labels"] == [True, True]
+
+
+def test_labels_of_an_unmapped_older_version_are_left_out(project, annotators, tmp_path):
+    alice, _ = annotators
+    trace = TraceFactory(project=project, steps=1, content_hash="u")
+    labels_add(trace, alice, [1])
+    taxonomy_version_publish_new(project=project, categories=DEFAULT_CATEGORIES)
+    manifest = run(project, tmp_path, format="trl")
+    assert manifest["totals"]["records"] == 0 and manifest["skipped_traces"]["no_usable_labels"] == 1
