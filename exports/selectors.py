@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import queue
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from operator import itemgetter
 
 import orjson
-from django.db import connection, transaction
+import psycopg
+import psycopg.sql
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from psycopg.types.json import set_json_loads
 from django.db.models import F, IntegerField, QuerySet
 from django.db.models.functions import Cast
@@ -165,22 +170,100 @@ def export_preview_count(
     }
 
 
+@dataclass
+class ExportSnapshot:
+    """The snapshot an export reads; `snapshot_id` lets other sessions read the same one
+    (PostgreSQL's pg_export_snapshot), None where that is not possible."""
+
+    snapshot_id: str | None = None
+
+
 @contextmanager
-def export_snapshot() -> Iterator[None]:
+def export_snapshot() -> Iterator[ExportSnapshot]:
     """Hold one consistent, read-only snapshot of the database for every read inside.
 
     On PostgreSQL this is a REPEATABLE READ transaction (its first statement must set the level,
-    so an export already inside a transaction reads that transaction's view instead). SQLite
-    transactions are serialisable, so a plain one is already a snapshot.
+    so an export already inside a transaction reads that transaction's view instead), and its
+    snapshot is exported so helper connections read exactly the same rows. SQLite transactions
+    are serialisable, so a plain one is already a snapshot.
     """
     outermost = not connection.in_atomic_block
+    snapshot = ExportSnapshot()
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 # Sorting two million label rows in memory instead of on disk; server side only.
                 cursor.execute("SET LOCAL work_mem = '256MB'")
-        yield
+                cursor.execute("SELECT pg_export_snapshot()")
+                snapshot.snapshot_id = cursor.fetchone()[0]
+        yield snapshot
+
+
+class _SnapshotReader:
+    """Read one query in a helper thread on its own connection, in the export's snapshot.
+
+    The database builds the next chunk while Python formats the current one. The queue holds
+    at most a few chunks, so memory stays bounded; an error in the thread is raised in the
+    reader, and close() stops the thread when the export ends early.
+    """
+
+    def __init__(self, sql: str, params: list, snapshot_id: str, chunk_size: int) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=3)
+        self._stop = threading.Event()
+        conn_params = connections[DEFAULT_DB_ALIAS].get_connection_params()
+        self._thread = threading.Thread(
+            target=self._run, args=(sql, params, snapshot_id, chunk_size, conn_params),
+            name="export-reader", daemon=True,
+        )
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, sql: str, params: list, snapshot_id: str, chunk_size: int, conn_params: dict) -> None:
+        try:
+            with psycopg.connect(**conn_params) as conn:
+                conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                conn.execute(
+                    psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot_id))
+                )
+                conn.execute("SET LOCAL work_mem = '256MB'")
+                with conn.cursor(name="export_reader", binary=True) as cursor:
+                    set_json_loads(orjson.loads, cursor)
+                    cursor.execute(sql, params)
+                    while not self._stop.is_set():
+                        rows = cursor.fetchmany(chunk_size)
+                        if not rows:
+                            break
+                        if not self._put(rows):
+                            break
+                conn.rollback()
+            self._put(None)
+        except BaseException as exc:  # noqa: BLE001  (handed to the reading thread)
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[tuple]:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield from item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 def _server_rows(sql: str, params: list, chunk_size: int) -> Iterator[tuple]:
@@ -197,7 +280,9 @@ def _server_rows(sql: str, params: list, chunk_size: int) -> Iterator[tuple]:
             yield from rows
 
 
-def _grouped_pg(queryset: QuerySet, columns: list[str], chunk_size: int) -> Iterator[tuple]:
+def _grouped_pg(
+    queryset: QuerySet, columns: list[str], chunk_size: int, snapshot_id: str | None = None
+) -> Iterator[tuple]:
     """Yield (trace_id, [column values]...) per trace: one array_agg per column, no model rows.
 
     The aggregates carry no ORDER BY (one sort per aggregate per group is the slow part):
@@ -207,14 +292,17 @@ def _grouped_pg(queryset: QuerySet, columns: list[str], chunk_size: int) -> Iter
     sql, params = queryset.values_list("trace_id", *columns).order_by().query.sql_with_params()
     names = ", ".join(f"array_agg(c{i})" for i in range(len(columns)))
     inner = ", ".join(["trace_id", *(f"c{i}" for i in range(len(columns)))])
-    return _server_rows(
-        f"SELECT trace_id, {names} FROM ({sql}) AS rows ({inner}) GROUP BY trace_id ORDER BY trace_id",
-        list(params),
-        chunk_size,
+    grouped_sql = (
+        f"SELECT trace_id, {names} FROM ({sql}) AS rows ({inner}) GROUP BY trace_id ORDER BY trace_id"
     )
+    if snapshot_id is not None:
+        return iter(_SnapshotReader(grouped_sql, list(params), snapshot_id, chunk_size))
+    return _server_rows(grouped_sql, list(params), chunk_size)
 
 
-def _grouped_generic(queryset: QuerySet, columns: list[str], chunk_size: int) -> Iterator[tuple]:
+def _grouped_generic(
+    queryset: QuerySet, columns: list[str], chunk_size: int, snapshot_id: str | None = None
+) -> Iterator[tuple]:
     """Yield the same shape as _grouped_pg by grouping ordered rows in Python (SQLite)."""
     rows = (
         queryset.order_by("trace_id").values_list("trace_id", *columns).iterator(chunk_size=chunk_size)
@@ -251,6 +339,7 @@ def export_rows_stream(
     with_details: bool = False,
     with_gold: bool = False,
     with_metadata: bool = True,
+    snapshot: ExportSnapshot | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[TraceRow]:
     """Yield every filtered trace with its steps and labels, in trace id order.
@@ -282,9 +371,11 @@ def export_rows_stream(
         label_columns = ["packed"]
     else:
         label_columns = ["step_id", "category_id", "is_unsure"]
-    label_rows = _ByTrace(grouped(labels, label_columns, chunk_size))
+    # The two big streams are read by helper threads when the snapshot can be shared.
+    shared = snapshot.snapshot_id if snapshot is not None else None
+    label_rows = _ByTrace(grouped(labels, label_columns, chunk_size, shared))
     step_rows = _ByTrace(
-        grouped(Step.objects.filter(trace__in=trace_ids), ["index", "id", "text"], chunk_size)
+        grouped(Step.objects.filter(trace__in=trace_ids), ["index", "id", "text"], chunk_size, shared)
     )
     gold_rows = None
     if with_gold:

@@ -114,7 +114,7 @@ def export_write(
     soft = method == "soft"
     with_gold = method == "gold" or fmt == "native"
     try:
-        with export_snapshot():
+        with export_snapshot() as snapshot:
             total = export_trace_queryset(project=project, options=options).count()
             if progress:
                 progress(0, total)
@@ -122,7 +122,7 @@ def export_write(
             for row in export_rows_stream(
                 project=project, options=options, category_map=category_map,
                 annotator=annotator, with_details=fmt == "native", with_gold=with_gold,
-                with_metadata=fmt in ("prm800k", "native", "math-shepherd"),
+                with_metadata=fmt in ("prm800k", "native", "math-shepherd"), snapshot=snapshot,
             ):
                 processed += 1
                 if progress and processed % PROGRESS_EVERY == 0:

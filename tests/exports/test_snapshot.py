@@ -47,3 +47,16 @@ def test_labels_changed_during_an_export_do_not_reach_its_files(tmp_path):
     records = [json.loads(x) for x in (tmp_path / "data" / "train.jsonl").read_text().splitlines()]
     assert [r["labels"] for r in records] == [[True, True]] * 4
     assert manifest["label_distribution"]["negative"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_helper_reader_raises_in_the_export(tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("helper readers share PostgreSQL snapshots only")
+    from exports.selectors import _SnapshotReader, export_snapshot
+
+    with export_snapshot() as snapshot:
+        assert snapshot.snapshot_id
+        reader = _SnapshotReader("SELECT * FROM no_such_table", [], snapshot.snapshot_id, 10)
+        with pytest.raises(Exception, match="no_such_table"):
+            list(reader)
