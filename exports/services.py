@@ -40,6 +40,13 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 PROGRESS_EVERY = 2000
 TIE_RULE = "Ties go to the most negative of the tied labels."
+TIE_RULES = {
+    "majority": TIE_RULE,
+    "soft": TIE_RULE + " (for `label`; `shares` keep the full distribution)",
+    "unanimous": "A step whose annotators disagree is unlabelled.",
+    "gold": "No ties: the gold label of each step; steps without one are unlabelled.",
+    "annotator": "No ties: that annotator's label; steps they did not label are unlabelled.",
+}
 MANIFEST_VERSION = 1
 
 
@@ -85,20 +92,6 @@ def export_write(
     """
     out_dir = Path(out_dir)
     (out_dir / "data").mkdir(parents=True, exist_ok=True)
-    version = taxonomy_version_for_export(project=project, number=options.taxonomy_version)
-    category_map = category_map_for_version(version=version)
-    annotator: User | None = None
-    labeler = ""
-    if options.aggregate == "annotator":
-        annotator = annotator_for_export(username=options.annotator)
-        labeler = annotator.username.removeprefix("source-prm800k-")
-    ctx = FormatContext(
-        truncate_after_error=options.truncate_after_error,
-        aggregate=options.aggregate,
-        annotator_labeler=labeler,
-        taxonomy_version=version.number,
-        project_slug=project.slug,
-    )
     fmt = options.format
     formatter = FORMATTERS[fmt]
     ext = "parquet" if options.file_format == "parquet" else "jsonl"
@@ -115,6 +108,19 @@ def export_write(
     with_gold = method == "gold" or fmt == "native"
     try:
         with export_snapshot() as snapshot:
+            version = taxonomy_version_for_export(project=project, number=options.taxonomy_version)
+            category_map = category_map_for_version(version=version)
+            definitions = taxonomy_definitions(version=version)
+            annotator: User | None = None
+            if options.aggregate == "annotator":
+                annotator = annotator_for_export(username=options.annotator)
+            ctx = FormatContext(
+                truncate_after_error=options.truncate_after_error,
+                aggregate=options.aggregate,
+                annotator_labeler=annotator.username.removeprefix("source-prm800k-") if annotator else "",
+                taxonomy_version=version.number,
+                project_slug=project.slug,
+            )
             total = export_trace_queryset(project=project, options=options).count()
             if progress:
                 progress(0, total)
@@ -186,14 +192,14 @@ def export_write(
         "options": options.as_dict(),
         "aggregation": {
             "method": method if method != "annotator" else f"annotator:{options.annotator}",
-            "tie_rule": TIE_RULE if method in ("majority", "soft") else "No ties: one label per step.",
+            "tie_rule": TIE_RULES[method],
             "neutral": options.neutral,
             "order": "min annotators, then aggregate on -1/0/+1, then the neutral policy",
         },
         "taxonomy": {
             "version": version.number,
             "name": version.taxonomy.name,
-            "categories": taxonomy_definitions(version=version),
+            "categories": definitions,
             "mapped_categories": len(category_map),
         },
         "traces_read": processed,
