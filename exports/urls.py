@@ -1,5 +1,10 @@
 """Browser routes of the exports app (the researcher's export page)."""
+from django.urls import path
+
+from exports import views
 
 app_name = "exports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.export_page, name="page"),
+]
