@@ -1,0 +1,82 @@
+"""Lead API: every endpoint is lead-only; taxonomy, members, settings and gold behave."""
+import pytest
+from django.urls import reverse
+
+from labeling.models import CategoryMapping
+from labeling.services.labels import LabelInput, step_labels_set
+from tests.labeling.factories import TraceFactory
+
+pytestmark = pytest.mark.django_db
+
+# (method, url name, extra kwargs); every lead endpoint must be listed here.
+LEAD_ENDPOINTS = [
+    ("get", "labeling:lead-taxonomy", {}),
+    ("put", "labeling:lead-taxonomy-draft", {}),
+    ("delete", "labeling:lead-taxonomy-draft", {}),
+    ("post", "labeling:lead-taxonomy-publish", {}),
+]
+
+
+@pytest.mark.parametrize("method,name,kwargs", LEAD_ENDPOINTS)
+@pytest.mark.parametrize("who", ["annotator_client", "researcher_client"])
+def test_annotators_and_researchers_get_403_on_every_lead_endpoint(
+    request, project, who, method, name, kwargs
+):
+    client = request.getfixturevalue(who)
+    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
+    response = getattr(client, method)(url, {}, format="json")
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("method,name,kwargs", LEAD_ENDPOINTS)
+def test_non_members_get_404_on_every_lead_endpoint(api_client, user, project, method, name, kwargs):
+    api_client.force_authenticate(user)
+    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
+    assert getattr(api_client, method)(url, {}, format="json").status_code == 404
+
+
+def _url(name, project, **kwargs):
+    return reverse(name, kwargs={"slug": project.slug, **kwargs})
+
+
+NEW_CATEGORIES = [
+    {"key": "ok", "name": "Correct", "polarity": 1, "hotkey": "1", "colour": "#1a7f37"},
+    {"key": "wrong", "name": "Wrong", "polarity": -1, "hotkey": "3", "colour": "#cf222e"},
+    {"key": "calc", "name": "Calculation error", "polarity": -1, "hotkey": "c",
+     "colour": "#a40e26", "parent": "wrong", "is_rationale_required": True},
+]
+
+
+def test_taxonomy_state_lists_current_categories_and_history(lead_client, project):
+    data = lead_client.get(_url("labeling:lead-taxonomy", project)).json()
+    assert [c["key"] for c in data["current"]["categories"]] == ["positive", "neutral", "negative"]
+    assert data["current"]["has_labels"] is False and data["draft"] is None
+    assert [v["number"] for v in data["versions"]] == [1]
+
+
+def test_draft_with_a_hotkey_clash_is_refused_with_the_field(lead_client, project):
+    bad = [dict(NEW_CATEGORIES[0]), dict(NEW_CATEGORIES[1], hotkey="1")]
+    response = lead_client.put(
+        _url("labeling:lead-taxonomy-draft", project), {"categories": bad}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"index": 1, "field": "hotkey", "message": "Hotkey '1' clashes with category 1."}
+    ]
+
+
+def test_publish_with_labels_needs_a_mapping_then_stores_it(lead_client, project, annotator):
+    trace = TraceFactory(project=project, steps=1)
+    step_labels_set(trace=trace, annotator=annotator, labels=[LabelInput(0, "negative")])
+    url = _url("labeling:lead-taxonomy-publish", project)
+    refused = lead_client.post(url, {"categories": NEW_CATEGORIES}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "taxonomy_invalid"
+    mapping = {"positive": "ok", "neutral": "ok", "negative": "wrong"}
+    response = lead_client.post(
+        url, {"categories": NEW_CATEGORIES, "mapping": mapping}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["current"]["number"] == 2
+    assert CategoryMapping.objects.count() == 3
+    project_data = lead_client.get(reverse("labeling:project-detail", args=[project.slug])).json()
+    assert [c["key"] for c in project_data["categories"]] == ["ok", "wrong", "calc"]
