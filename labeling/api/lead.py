@@ -6,12 +6,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.permissions import IsLead, ProjectScopedMixin
-from labeling.models import Category, TaxonomyVersion
+from labeling.errors import NotFound
+from labeling.models import Category, Membership, TaxonomyVersion, User
+from labeling.selectors.members import members_for_project, membership_get
 from labeling.selectors.taxonomies import (
     categories_for_version,
     taxonomy_draft_for_project,
     taxonomy_version_has_labels,
     taxonomy_versions_for_project,
+)
+from labeling.services.members import (
+    member_user_create,
+    membership_add,
+    membership_remove,
+    membership_role_change,
 )
 from labeling.services.taxonomies import (
     taxonomy_draft_discard,
@@ -147,6 +155,87 @@ class TaxonomyPublishApi(LeadApi):
         return Response(_taxonomy_state(project), status=status.HTTP_201_CREATED)
 
 
+# --- members --------------------------------------------------------------------------------
+
+
+class MemberOutputSerializer(serializers.ModelSerializer):
+    user_id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+    full_name = serializers.CharField(source="user.get_full_name")
+    email = serializers.CharField(source="user.email")
+    label_count = serializers.IntegerField(default=0)
+
+    class Meta:
+        model = Membership
+        fields = ["user_id", "username", "full_name", "email", "role", "label_count", "created_at"]
+
+
+class MemberListApi(LeadApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+    @extend_schema(responses=MemberOutputSerializer(many=True))
+    def get(self, request, slug: str):
+        """List the members with their role and label count."""
+        members = members_for_project(project=self.get_project())
+        return Response(MemberOutputSerializer(members, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    def post(self, request, slug: str):
+        """Add an existing user, named by username, with a role."""
+        project = self.get_project()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(username__iexact=data.validated_data["username"].strip()).first()
+        if user is None:
+            raise NotFound(
+                f"No user called {data.validated_data['username']!r}; create the user instead.",
+                field="username",
+            )
+        membership = membership_add(project=project, user=user, role=data.validated_data["role"])
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberUserCreateApi(LeadApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150)
+        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+        last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+        role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+    @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
+    def post(self, request, slug: str):
+        """Create a user account and add it to the project with a role."""
+        project = self.get_project()
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = member_user_create(project=project, **data.validated_data)
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(LeadApi):
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+    @extend_schema(request=InputSerializer, responses=MemberOutputSerializer)
+    def patch(self, request, slug: str, user_id: int):
+        """Change a member's role; the last lead cannot step down."""
+        membership = membership_get(project=self.get_project(), user_id=user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = membership_role_change(membership=membership, role=data.validated_data["role"])
+        return Response(MemberOutputSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, slug: str, user_id: int):
+        """Remove a member; their labels stay."""
+        membership_remove(membership=membership_get(project=self.get_project(), user_id=user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 urlpatterns = [
     path("projects/<slug:slug>/taxonomy/", TaxonomyDetailApi.as_view(), name="lead-taxonomy"),
     path(
@@ -156,5 +245,14 @@ urlpatterns = [
     path(
         "projects/<slug:slug>/taxonomy/publish/", TaxonomyPublishApi.as_view(),
         name="lead-taxonomy-publish",
+    ),
+    path("projects/<slug:slug>/members/", MemberListApi.as_view(), name="lead-members"),
+    path(
+        "projects/<slug:slug>/members/create-user/", MemberUserCreateApi.as_view(),
+        name="lead-member-user-create",
+    ),
+    path(
+        "projects/<slug:slug>/members/<int:user_id>/", MemberDetailApi.as_view(),
+        name="lead-member-detail",
     ),
 ]

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-LEAD_PAGES = ["lead:taxonomy"]
+LEAD_PAGES = ["lead:taxonomy", "lead:members"]
 
 
 def _client(user) -> Client:

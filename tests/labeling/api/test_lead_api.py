@@ -14,6 +14,11 @@ LEAD_ENDPOINTS = [
     ("put", "labeling:lead-taxonomy-draft", {}),
     ("delete", "labeling:lead-taxonomy-draft", {}),
     ("post", "labeling:lead-taxonomy-publish", {}),
+    ("get", "labeling:lead-members", {}),
+    ("post", "labeling:lead-members", {}),
+    ("post", "labeling:lead-member-user-create", {}),
+    ("patch", "labeling:lead-member-detail", {"user_id": 1}),
+    ("delete", "labeling:lead-member-detail", {"user_id": 1}),
 ]
 
 
@@ -80,3 +85,42 @@ def test_publish_with_labels_needs_a_mapping_then_stores_it(lead_client, project
     assert CategoryMapping.objects.count() == 3
     project_data = lead_client.get(reverse("labeling:project-detail", args=[project.slug])).json()
     assert [c["key"] for c in project_data["categories"]] == ["ok", "wrong", "calc"]
+
+
+def test_lead_adds_an_existing_user_and_changes_their_role(lead_client, project):
+    from tests.labeling.factories import UserFactory
+    bob = UserFactory(username="bob")
+    added = lead_client.post(_url("labeling:lead-members", project),
+                             {"username": "bob", "role": "annotator"}, format="json")
+    assert added.status_code == 201 and added.json()["role"] == "annotator"
+    changed = lead_client.patch(_url("labeling:lead-member-detail", project, user_id=bob.pk),
+                                {"role": "researcher"}, format="json")
+    assert changed.json()["role"] == "researcher"
+    listed = lead_client.get(_url("labeling:lead-members", project)).json()
+    assert [(m["username"], m["role"]) for m in listed] == [("lead", "lead"), ("bob", "researcher")]
+
+
+def test_adding_an_unknown_username_is_404_naming_the_field(lead_client, project):
+    response = lead_client.post(_url("labeling:lead-members", project),
+                                {"username": "ghost", "role": "annotator"}, format="json")
+    assert response.status_code == 404 and response.json()["field"] == "username"
+
+
+def test_lead_creates_a_user_account(lead_client, project):
+    response = lead_client.post(
+        _url("labeling:lead-member-user-create", project),
+        {"username": "carol", "password": "carol-secret-99", "role": "annotator"}, format="json",
+    )
+    assert response.status_code == 201 and response.json()["username"] == "carol"
+
+
+def test_removing_the_last_lead_is_a_conflict(lead_client, project, lead):
+    response = lead_client.delete(_url("labeling:lead-member-detail", project, user_id=lead.pk))
+    assert response.status_code == 409
+
+
+def test_removing_a_member_of_another_project_is_404(lead_client, project):
+    from tests.labeling.factories import UserFactory
+    stranger = UserFactory(username="stranger")
+    response = lead_client.delete(_url("labeling:lead-member-detail", project, user_id=stranger.pk))
+    assert response.status_code == 404
