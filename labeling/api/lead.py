@@ -7,7 +7,7 @@ from rest_framework.views import APIView
 
 from labeling.api.permissions import IsLead, ProjectScopedMixin
 from labeling.errors import NotFound
-from labeling.models import Category, Membership, TaxonomyVersion, User
+from labeling.models import Category, Membership, Project, TaxonomyVersion, User
 from labeling.selectors.members import members_for_project, membership_get
 from labeling.selectors.taxonomies import (
     categories_for_version,
@@ -21,6 +21,7 @@ from labeling.services.members import (
     membership_remove,
     membership_role_change,
 )
+from labeling.services.projects import project_create_by, project_update
 from labeling.services.taxonomies import (
     taxonomy_draft_discard,
     taxonomy_draft_save,
@@ -236,6 +237,64 @@ class MemberDetailApi(LeadApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# --- project settings -----------------------------------------------------------------------
+
+
+class ProjectSettingsSerializer(serializers.ModelSerializer):
+    taxonomy_version = serializers.IntegerField(source="taxonomy_version.number", default=None)
+
+    class Meta:
+        model = Project
+        fields = [
+            "slug", "name", "guidelines", "overlap", "labeling_mode", "is_blind", "queue_order",
+            "queue_seed", "shows_ground_truth", "qc_rate", "taxonomy_version", "updated_at",
+        ]
+
+
+class ProjectSettingsInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    guidelines = serializers.CharField(allow_blank=True, required=False, max_length=100_000)
+    overlap = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    labeling_mode = serializers.ChoiceField(choices=Project.LabelingMode.choices, required=False)
+    is_blind = serializers.BooleanField(required=False)
+    queue_order = serializers.ChoiceField(choices=Project.QueueOrder.choices, required=False)
+    queue_seed = serializers.IntegerField(required=False)
+    shows_ground_truth = serializers.BooleanField(required=False)
+    qc_rate = serializers.FloatField(min_value=0, max_value=1, required=False)
+
+
+class ProjectSettingsApi(LeadApi):
+    @extend_schema(responses=ProjectSettingsSerializer)
+    def get(self, request, slug: str):
+        """Return the project's settings."""
+        return Response(ProjectSettingsSerializer(self.get_project()).data)
+
+    @extend_schema(request=ProjectSettingsInputSerializer, responses=ProjectSettingsSerializer)
+    def patch(self, request, slug: str):
+        """Change any of the settings given; the others stay."""
+        data = ProjectSettingsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_update(project=self.get_project(), **data.validated_data)
+        return Response(ProjectSettingsSerializer(project).data)
+
+
+class ProjectCreateApi(APIView):
+    class InputSerializer(ProjectSettingsInputSerializer):
+        name = serializers.CharField(max_length=200)
+        slug = serializers.SlugField(max_length=100)
+
+    @extend_schema(request=InputSerializer, responses={201: ProjectSettingsSerializer})
+    def post(self, request):
+        """Create a project with the default taxonomy; the caller becomes its lead.
+
+        Staff and people who already lead a project may create projects.
+        """
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_create_by(user=request.user, **data.validated_data)
+        return Response(ProjectSettingsSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
     path("projects/<slug:slug>/taxonomy/", TaxonomyDetailApi.as_view(), name="lead-taxonomy"),
     path(
@@ -255,4 +314,6 @@ urlpatterns = [
         "projects/<slug:slug>/members/<int:user_id>/", MemberDetailApi.as_view(),
         name="lead-member-detail",
     ),
+    path("projects/<slug:slug>/settings/", ProjectSettingsApi.as_view(), name="lead-settings"),
+    path("lead/projects/", ProjectCreateApi.as_view(), name="lead-project-create"),
 ]

@@ -8,6 +8,12 @@ from tests.labeling.factories import TraceFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """These tests create many users and never log in with a password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 # (method, url name, extra kwargs); every lead endpoint must be listed here.
 LEAD_ENDPOINTS = [
     ("get", "labeling:lead-taxonomy", {}),
@@ -19,6 +25,8 @@ LEAD_ENDPOINTS = [
     ("post", "labeling:lead-member-user-create", {}),
     ("patch", "labeling:lead-member-detail", {"user_id": 1}),
     ("delete", "labeling:lead-member-detail", {"user_id": 1}),
+    ("get", "labeling:lead-settings", {}),
+    ("patch", "labeling:lead-settings", {}),
 ]
 
 
@@ -124,3 +132,46 @@ def test_removing_a_member_of_another_project_is_404(lead_client, project):
     stranger = UserFactory(username="stranger")
     response = lead_client.delete(_url("labeling:lead-member-detail", project, user_id=stranger.pk))
     assert response.status_code == 404
+
+
+def test_lead_changes_settings_and_others_stay(lead_client, project):
+    response = lead_client.patch(
+        _url("labeling:lead-settings", project),
+        {"overlap": 3, "labeling_mode": "first_error", "is_blind": False,
+         "queue_order": "random", "guidelines": "## Be careful"}, format="json",
+    )
+    assert response.status_code == 200
+    project.refresh_from_db()
+    assert (project.overlap, project.labeling_mode, project.is_blind, project.queue_order) == (
+        3, "first_error", False, "random")
+    assert (project.name, project.guidelines) == ("Demo math", "## Be careful")
+
+
+def test_bad_settings_are_refused_naming_the_field(lead_client, project):
+    response = lead_client.patch(_url("labeling:lead-settings", project),
+                                 {"overlap": 0, "queue_order": "sideways"}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"overlap", "queue_order"}
+    project.refresh_from_db()
+    assert project.overlap == 2
+
+
+def test_a_lead_creates_a_project_and_leads_it(lead_client, lead, project):
+    response = lead_client.post(reverse("labeling:lead-project-create"),
+                                {"name": "Physics", "slug": "physics", "overlap": 3}, format="json")
+    assert response.status_code == 201
+    assert response.json()["taxonomy_version"] == 1
+    from labeling.models import Membership
+    assert Membership.objects.get(project__slug="physics").user == lead
+
+
+def test_a_taken_project_address_is_a_conflict(lead_client, project):
+    response = lead_client.post(reverse("labeling:lead-project-create"),
+                                {"name": "Again", "slug": project.slug}, format="json")
+    assert response.status_code == 409 and response.json()["field"] == "slug"
+
+
+def test_annotators_cannot_create_projects(annotator_client):
+    response = annotator_client.post(reverse("labeling:lead-project-create"),
+                                     {"name": "Mine", "slug": "mine"}, format="json")
+    assert response.status_code == 403
