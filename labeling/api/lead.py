@@ -7,7 +7,12 @@ from rest_framework.views import APIView
 
 from labeling.api.permissions import IsLead, ProjectScopedMixin
 from labeling.errors import NotFound
-from labeling.models import Category, Membership, Project, TaxonomyVersion, User
+from labeling.models import Category, GoldLabel, Membership, Project, TaxonomyVersion, Trace, User
+from labeling.selectors.adjudication import (
+    STATUSES,
+    disputed_traces_for_project,
+    trace_adjudication_for_lead,
+)
 from labeling.selectors.members import members_for_project, membership_get
 from labeling.selectors.taxonomies import (
     categories_for_version,
@@ -15,6 +20,7 @@ from labeling.selectors.taxonomies import (
     taxonomy_version_has_labels,
     taxonomy_versions_for_project,
 )
+from labeling.services.gold import gold_label_delete, gold_label_set, gold_labels_from_unanimous
 from labeling.services.members import (
     member_user_create,
     membership_add,
@@ -295,6 +301,147 @@ class ProjectCreateApi(APIView):
         return Response(ProjectSettingsSerializer(project).data, status=status.HTTP_201_CREATED)
 
 
+# --- adjudication and gold ------------------------------------------------------------------
+
+
+class DisputedTraceSerializer(serializers.Serializer):
+    trace_id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    problem = serializers.CharField()
+    generator = serializers.CharField()
+    step_count = serializers.IntegerField()
+    disputed_step_count = serializers.IntegerField()
+    open_step_count = serializers.IntegerField()
+    unanimous_open_step_count = serializers.IntegerField()
+    annotator_count = serializers.IntegerField()
+
+
+class DisputedTracePageSerializer(serializers.Serializer):
+    page = serializers.IntegerField()
+    per_page = serializers.IntegerField()
+    page_count = serializers.IntegerField()
+    total = serializers.IntegerField()
+    open_trace_count = serializers.IntegerField()
+    disputed_trace_count = serializers.IntegerField()
+    open_step_count = serializers.IntegerField()
+    unanimous_open_step_count = serializers.IntegerField()
+    rows = DisputedTraceSerializer(many=True)
+
+
+class AdjudicationListApi(LeadApi):
+    class FilterSerializer(serializers.Serializer):
+        page = serializers.IntegerField(min_value=1, required=False, default=1)
+        per_page = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
+        status = serializers.ChoiceField(choices=STATUSES, required=False, default="open")
+
+    @extend_schema(parameters=[FilterSerializer], responses=DisputedTracePageSerializer)
+    def get(self, request, slug: str):
+        """List traces by disputed steps, most first; `status` open (no gold yet) or disputed."""
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        result = disputed_traces_for_project(project=self.get_project(), **filters.validated_data)
+        return Response(DisputedTracePageSerializer(result).data)
+
+
+class GoldOutputSerializer(serializers.ModelSerializer):
+    step_index = serializers.IntegerField(source="step.index")
+    category = serializers.CharField(source="category.key")
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+
+    class Meta:
+        model = GoldLabel
+        fields = ["step_index", "category", "polarity", "method", "decided_by", "decided_at", "note"]
+
+
+class AdjudicationTraceApi(LeadApi):
+    class OutputSerializer(serializers.Serializer):
+        trace_id = serializers.IntegerField(source="trace.pk")
+        problem = serializers.CharField(source="trace.problem")
+        annotators = serializers.SerializerMethodField()
+        steps = serializers.SerializerMethodField()
+        previous_trace_id = serializers.IntegerField(allow_null=True)
+        next_trace_id = serializers.IntegerField(allow_null=True)
+
+        def get_annotators(self, view) -> list[dict]:
+            return [
+                {"user_id": a.user_id, "username": a.username, "is_source": a.is_source}
+                for a in view.annotators
+            ]
+
+        def get_steps(self, view) -> list[dict]:
+            return [
+                {
+                    "index": row.step.index,
+                    "text": row.step.text,
+                    "is_disputed": row.is_disputed,
+                    "majority": row.majority.key if row.majority else None,
+                    "labels": [
+                        None if cell.category is None else {
+                            "category": cell.category.key,
+                            "mapped_category": cell.mapped_category.key if cell.mapped_category else None,
+                            "polarity": cell.category.polarity,
+                            "rationale": cell.rationale,
+                            "is_unsure": cell.is_unsure,
+                        }
+                        for cell in row.cells
+                    ],
+                    "gold": GoldOutputSerializer(row.gold).data if row.gold else None,
+                }
+                for row in view.rows
+            ]
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, slug: str, trace_id: int):
+        """Return every annotator's label and rationale per step, side by side, with gold."""
+        view = trace_adjudication_for_lead(project=self.get_project(), trace_id=trace_id)
+        return Response(self.OutputSerializer(view).data)
+
+
+class GoldLabelApi(LeadApi):
+    class InputSerializer(serializers.Serializer):
+        category = serializers.CharField(max_length=50)
+        method = serializers.ChoiceField(
+            choices=[GoldLabel.Method.LEAD, GoldLabel.Method.MAJORITY], required=False,
+            default=GoldLabel.Method.LEAD,
+        )
+        note = serializers.CharField(allow_blank=True, required=False, default="")
+
+    def _trace(self, trace_id: int) -> Trace:
+        trace = Trace.objects.filter(project=self.get_project(), pk=trace_id).first()
+        if trace is None:
+            raise NotFound(f"Trace {trace_id} is not in this project.", field="trace")
+        return trace
+
+    @extend_schema(request=InputSerializer, responses=GoldOutputSerializer)
+    def put(self, request, slug: str, trace_id: int, step_index: int):
+        """Set the step's gold label (a lead decision, or accepting the majority)."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        gold = gold_label_set(
+            project=self.get_project(), trace=self._trace(trace_id), step_index=step_index,
+            category_key=data.validated_data["category"], decided_by=request.user,
+            method=data.validated_data["method"], note=data.validated_data["note"],
+        )
+        return Response(GoldOutputSerializer(gold).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, slug: str, trace_id: int, step_index: int):
+        """Remove the step's gold label."""
+        gold_label_delete(trace=self._trace(trace_id), step_index=step_index)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GoldUnanimousApi(LeadApi):
+    class OutputSerializer(serializers.Serializer):
+        created = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={201: OutputSerializer})
+    def post(self, request, slug: str):
+        """Turn every unanimous step (two or more humans, one category, no gold) into gold."""
+        created = gold_labels_from_unanimous(project=self.get_project(), decided_by=request.user)
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+
 urlpatterns = [
     path("projects/<slug:slug>/taxonomy/", TaxonomyDetailApi.as_view(), name="lead-taxonomy"),
     path(
@@ -316,4 +463,12 @@ urlpatterns = [
     ),
     path("projects/<slug:slug>/settings/", ProjectSettingsApi.as_view(), name="lead-settings"),
     path("lead/projects/", ProjectCreateApi.as_view(), name="lead-project-create"),
+    path("projects/<slug:slug>/adjudication/", AdjudicationListApi.as_view(),
+         name="lead-adjudication"),
+    path("projects/<slug:slug>/adjudication/traces/<int:trace_id>/",
+         AdjudicationTraceApi.as_view(), name="lead-adjudication-trace"),
+    path("projects/<slug:slug>/adjudication/traces/<int:trace_id>/steps/<int:step_index>/gold/",
+         GoldLabelApi.as_view(), name="lead-gold-label"),
+    path("projects/<slug:slug>/gold/unanimous/", GoldUnanimousApi.as_view(),
+         name="lead-gold-unanimous"),
 ]

@@ -50,6 +50,8 @@ def category_mapping_to_version(*, version: TaxonomyVersion) -> dict[int, int]:
         to_version__taxonomy_id=version.taxonomy_id
     ).values_list("from_category_id", "to_version__number", "to_category_id"):
         edges.setdefault(to_number, {})[from_id] = to_id
+    if not edges:
+        return {}
     result: dict[int, int] = {}
     for number in sorted(n for n in edges if n <= version.number):
         step = edges[number]

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-LEAD_PAGES = ["lead:settings", "lead:taxonomy", "lead:members"]
+LEAD_PAGES = ["lead:settings", "lead:taxonomy", "lead:members", "lead:adjudication"]
 
 
 def _client(user) -> Client:
@@ -61,3 +61,52 @@ def test_new_project_page_is_for_staff_and_leads(project, lead, user):
     url = reverse("lead-new:project")
     assert _client(user).get(url).status_code == 403
     assert _client(lead).get(url).status_code == 200
+
+
+def _disputed(project, annotator, n_traces=3):
+    from labeling.services.labels import LabelInput, step_labels_set
+    from labeling.services.projects import membership_set
+    from tests.labeling.factories import TraceFactory, UserFactory
+    other = UserFactory(username="ann2")
+    membership_set(project=project, user=other, role="annotator")
+    traces = []
+    for i in range(n_traces):
+        trace = TraceFactory(project=project, steps=3, problem=f"<b>Problem</b> {i}")
+        step_labels_set(trace=trace, annotator=annotator, labels=[
+            LabelInput(0, "positive"), LabelInput(1, "neutral", rationale="<i>hmm</i>")])
+        step_labels_set(trace=trace, annotator=other, labels=[
+            LabelInput(0, "negative"), LabelInput(1, "negative")])
+        traces.append(trace)
+    return traces
+
+
+def test_adjudication_trace_page_is_for_leads_only(project, lead, annotator, researcher, user):
+    trace = _disputed(project, annotator, 1)[0]
+    url = reverse("lead:adjudication-trace", args=[project.slug, trace.pk])
+    assert _client(annotator).get(url).status_code == 403
+    assert _client(researcher).get(url).status_code == 403
+    assert _client(user).get(url).status_code == 404
+    body = _client(lead).get(url).content.decode()
+    assert "&lt;i&gt;hmm&lt;/i&gt;" in body and "<i>hmm</i>" not in body
+    assert _client(lead).get(reverse("lead:adjudication-trace", args=[project.slug, 99999])).status_code == 404
+
+
+def test_adjudication_list_query_count_does_not_grow_with_traces(
+    project, lead, annotator, django_assert_max_num_queries
+):
+    _disputed(project, annotator, 12)
+    client = _client(lead)
+    url = reverse("lead:adjudication", args=[project.slug])
+    with django_assert_max_num_queries(9):
+        body = client.get(url).content.decode()
+    assert body.count('data-testid="disputed-row"') == 12
+    assert "&lt;b&gt;Problem&lt;/b&gt;" in body
+
+
+def test_adjudication_trace_page_query_count_is_bounded(
+    project, lead, annotator, django_assert_max_num_queries
+):
+    trace = _disputed(project, annotator, 2)[0]
+    client = _client(lead)
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse("lead:adjudication-trace", args=[project.slug, trace.pk])).status_code == 200

@@ -27,6 +27,11 @@ LEAD_ENDPOINTS = [
     ("delete", "labeling:lead-member-detail", {"user_id": 1}),
     ("get", "labeling:lead-settings", {}),
     ("patch", "labeling:lead-settings", {}),
+    ("get", "labeling:lead-adjudication", {}),
+    ("get", "labeling:lead-adjudication-trace", {"trace_id": 1}),
+    ("put", "labeling:lead-gold-label", {"trace_id": 1, "step_index": 0}),
+    ("delete", "labeling:lead-gold-label", {"trace_id": 1, "step_index": 0}),
+    ("post", "labeling:lead-gold-unanimous", {}),
 ]
 
 
@@ -175,3 +180,65 @@ def test_annotators_cannot_create_projects(annotator_client):
     response = annotator_client.post(reverse("labeling:lead-project-create"),
                                      {"name": "Mine", "slug": "mine"}, format="json")
     assert response.status_code == 403
+
+
+@pytest.fixture
+def disputed_trace(project, annotator):
+    from tests.labeling.factories import UserFactory
+    from labeling.services.projects import membership_set
+    other = UserFactory(username="ann2")
+    membership_set(project=project, user=other, role="annotator")
+    trace = TraceFactory(project=project, steps=2, external_id="t-1")
+    step_labels_set(trace=trace, annotator=annotator,
+                    labels=[LabelInput(0, "positive"), LabelInput(1, "neutral", rationale="meh")])
+    step_labels_set(trace=trace, annotator=other,
+                    labels=[LabelInput(0, "positive"), LabelInput(1, "negative")])
+    return trace
+
+
+def test_adjudication_list_and_trace_detail(lead_client, project, disputed_trace):
+    listed = lead_client.get(_url("labeling:lead-adjudication", project)).json()
+    assert [(r["trace_id"], r["disputed_step_count"]) for r in listed["rows"]] == [
+        (disputed_trace.pk, 1)]
+    detail = lead_client.get(
+        _url("labeling:lead-adjudication-trace", project, trace_id=disputed_trace.pk)).json()
+    step = detail["steps"][1]
+    assert step["is_disputed"] is True and step["gold"] is None
+    assert [(x["category"], x["rationale"]) for x in step["labels"]] == [
+        ("neutral", "meh"), ("negative", "")]
+
+
+def test_lead_sets_and_clears_gold(lead_client, project, disputed_trace):
+    url = _url("labeling:lead-gold-label", project, trace_id=disputed_trace.pk, step_index=1)
+    response = lead_client.put(url, {"category": "negative"}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["category"], body["method"], body["decided_by"]) == ("negative", "lead", "lead")
+    assert lead_client.delete(url).status_code == 204
+    from labeling.models import GoldLabel
+    assert not GoldLabel.objects.exists()
+
+
+def test_gold_with_an_unknown_category_is_refused(lead_client, project, disputed_trace):
+    url = _url("labeling:lead-gold-label", project, trace_id=disputed_trace.pk, step_index=1)
+    response = lead_client.put(url, {"category": "nope"}, format="json")
+    assert response.status_code == 400 and response.json()["field"] == "category"
+
+
+def test_gold_on_a_trace_of_another_project_is_404(lead_client, project, lead):
+    from labeling.services.projects import project_create
+    other = project_create(name="Other", slug="other")
+    trace = TraceFactory(project=other, steps=1)
+    url = _url("labeling:lead-gold-label", project, trace_id=trace.pk, step_index=0)
+    assert lead_client.put(url, {"category": "positive"}, format="json").status_code == 404
+
+
+def test_bulk_unanimous_endpoint_reports_how_many(lead_client, project, disputed_trace):
+    response = lead_client.post(_url("labeling:lead-gold-unanimous", project))
+    assert response.status_code == 201 and response.json() == {"created": 1}
+
+
+def test_openapi_schema_documents_the_lead_endpoints(lead_client):
+    schema = lead_client.get("/api/schema/", {"format": "json"}).json()
+    assert "/api/projects/{slug}/taxonomy/publish/" in schema["paths"]
+    assert "/api/projects/{slug}/gold/unanimous/" in schema["paths"]

@@ -1,0 +1,304 @@
+"""Adjudication reads: traces ranked by disagreement, and one trace side by side.
+
+Disagreement is measured on human labels only (source annotators are imported datasets),
+after mapping labels made with older taxonomy versions onto the current one. A step is
+*disputed* when its human labels are not all the same category, *open* when disputed and
+without a gold label, and *unanimous* when two or more humans gave the same category.
+"""
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count
+
+from labeling.errors import NotFound
+from labeling.models import Category, GoldLabel, Project, Step, StepLabel, Trace, User
+from labeling.selectors.taxonomies import category_mapping_to_version
+
+STATUSES = ("open", "disputed")
+
+
+@dataclass(frozen=True)
+class DisputedTraceRow:
+    trace_id: int
+    external_id: str
+    problem: str
+    generator: str
+    step_count: int
+    disputed_step_count: int
+    open_step_count: int
+    unanimous_open_step_count: int
+    annotator_count: int
+
+
+@dataclass(frozen=True)
+class DisputedTracePage:
+    rows: list[DisputedTraceRow]
+    page: int
+    per_page: int
+    total: int
+    open_trace_count: int
+    disputed_trace_count: int
+    open_step_count: int
+    unanimous_open_step_count: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _mapped_category_sql(mapping: dict[int, int]) -> tuple[str, list[int]]:
+    """Return SQL reading sl.category_id through the mapping to the current version."""
+    if not mapping:
+        return "sl.category_id", []
+    whens = " ".join("WHEN %s THEN %s" for _ in mapping)
+    params = [value for pair in mapping.items() for value in pair]
+    return f"CASE sl.category_id {whens} ELSE sl.category_id END", params
+
+
+def _per_trace_sql(project: Project) -> tuple[str, list[Any]]:
+    """Return the CTEs `per_step` and `per_trace`: one pass over the project's human labels."""
+    mapping = (
+        category_mapping_to_version(version=project.taxonomy_version)
+        if project.taxonomy_version_id else {}
+    )
+    category, params = _mapped_category_sql(mapping)
+    sql = f"""
+        per_step AS (
+            SELECT sl.step_id, sl.trace_id, COUNT(*) AS n,
+                   MIN({category}) AS lo, MAX({category}) AS hi
+            FROM {StepLabel._meta.db_table} sl
+            JOIN {Trace._meta.db_table} t ON t.id = sl.trace_id
+            JOIN {User._meta.db_table} u ON u.id = sl.annotator_id
+            WHERE t.project_id = %s AND NOT u.is_source
+            GROUP BY sl.step_id, sl.trace_id
+        ),
+        per_trace AS (
+            SELECT ps.trace_id,
+                   SUM(CASE WHEN ps.lo <> ps.hi THEN 1 ELSE 0 END) AS disputed,
+                   SUM(CASE WHEN ps.lo <> ps.hi AND g.id IS NULL THEN 1 ELSE 0 END) AS open,
+                   SUM(CASE WHEN ps.lo = ps.hi AND ps.n >= 2 AND g.id IS NULL
+                            THEN 1 ELSE 0 END) AS unanimous_open
+            FROM per_step ps
+            LEFT JOIN {GoldLabel._meta.db_table} g ON g.step_id = ps.step_id
+            GROUP BY ps.trace_id
+        )"""
+    return sql, [*params, *params, project.pk]
+
+
+def disputed_traces_for_project(
+    *, project: Project, page: int = 1, per_page: int = 50, status: str = "open"
+) -> DisputedTracePage:
+    """Return one page of traces ranked by disputed steps (most first), with project totals.
+
+    `status` "open" lists traces with disputed steps still lacking gold, "disputed" all
+    traces with any disputed step. A fixed number of queries whatever the page size: the
+    taxonomy mapping, one grouped pass over the labels with window totals, then the page's
+    traces and their annotator counts.
+    """
+    if status not in STATUSES:
+        raise NotFound(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.",
+                       field="status")
+    page = max(1, page)
+    ctes, params = _per_trace_sql(project)
+    where = "open > 0" if status == "open" else "disputed > 0"
+    sql = f"""
+        WITH {ctes},
+        summary AS (
+            SELECT COALESCE(SUM(CASE WHEN open > 0 THEN 1 ELSE 0 END), 0) AS open_traces,
+                   COALESCE(SUM(CASE WHEN disputed > 0 THEN 1 ELSE 0 END), 0) AS disputed_traces,
+                   COALESCE(SUM(open), 0) AS open_steps,
+                   COALESCE(SUM(unanimous_open), 0) AS unanimous_steps
+            FROM per_trace
+        ),
+        page AS (
+            SELECT trace_id, disputed, open, unanimous_open, COUNT(*) OVER () AS total
+            FROM per_trace WHERE {where}
+            ORDER BY disputed DESC, open DESC, trace_id
+            LIMIT %s OFFSET %s
+        )
+        SELECT s.open_traces, s.disputed_traces, s.open_steps, s.unanimous_steps,
+               p.trace_id, p.disputed, p.open, p.unanimous_open, p.total
+        FROM summary s LEFT JOIN page p ON 1 = 1
+        ORDER BY p.disputed DESC, p.open DESC, p.trace_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, per_page, (page - 1) * per_page])
+        fetched = cursor.fetchall()
+    first = fetched[0]
+    ranked = [r for r in fetched if r[4] is not None]
+    ids = [r[4] for r in ranked]
+    traces = {
+        t["id"]: t
+        for t in Trace.objects.filter(pk__in=ids).values(
+            "id", "external_id", "problem", "generator", "step_count"
+        )
+    } if ids else {}
+    annotators = dict(
+        StepLabel.objects.filter(trace_id__in=ids, annotator__is_source=False)
+        .order_by()
+        .values("trace_id")
+        .annotate(n=Count("annotator_id", distinct=True))
+        .values_list("trace_id", "n")
+    ) if ids else {}
+    rows = [
+        DisputedTraceRow(
+            trace_id=trace_id,
+            external_id=traces[trace_id]["external_id"],
+            problem=traces[trace_id]["problem"],
+            generator=traces[trace_id]["generator"],
+            step_count=traces[trace_id]["step_count"],
+            disputed_step_count=int(disputed),
+            open_step_count=int(open_),
+            unanimous_open_step_count=int(unanimous),
+            annotator_count=annotators.get(trace_id, 0),
+        )
+        for _, _, _, _, trace_id, disputed, open_, unanimous, _ in ranked
+    ]
+    return DisputedTracePage(
+        rows=rows, page=page, per_page=per_page,
+        total=int(ranked[0][8]) if ranked else 0,
+        open_trace_count=int(first[0]), disputed_trace_count=int(first[1]),
+        open_step_count=int(first[2]), unanimous_open_step_count=int(first[3]),
+    )
+
+
+def open_trace_ids_for_project(*, project: Project) -> list[int]:
+    """Return the ids of traces with open disputed steps, in the adjudication list's order."""
+    ctes, params = _per_trace_sql(project)
+    sql = f"""WITH {ctes}
+        SELECT trace_id FROM per_trace WHERE open > 0
+        ORDER BY disputed DESC, open DESC, trace_id"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [r[0] for r in cursor.fetchall()]
+
+
+def unanimous_steps_for_project(*, project: Project) -> list[tuple[int, int, int]]:
+    """Return (step id, trace id, category id in the current version) of every step that two
+    or more humans labelled with one category (after mapping) and that has no gold label."""
+    ctes, params = _per_trace_sql(project)
+    sql = f"""WITH {ctes}
+        SELECT ps.step_id, ps.trace_id, ps.lo FROM per_step ps
+        LEFT JOIN {GoldLabel._meta.db_table} g ON g.step_id = ps.step_id
+        WHERE ps.lo = ps.hi AND ps.n >= 2 AND g.id IS NULL
+        ORDER BY ps.step_id"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(r[0], r[1], r[2]) for r in cursor.fetchall()]
+
+
+@dataclass
+class AnnotatorColumn:
+    user_id: int
+    username: str
+    is_source: bool
+
+
+@dataclass
+class StepCell:
+    category: Category | None
+    mapped_category: Category | None
+    rationale: str
+    is_unsure: bool
+
+
+@dataclass
+class StepRow:
+    step: Step
+    cells: list[StepCell]
+    gold: GoldLabel | None
+    is_disputed: bool
+    majority: Category | None
+    human_label_count: int
+
+
+@dataclass
+class TraceAdjudication:
+    trace: Trace
+    annotators: list[AnnotatorColumn]
+    rows: list[StepRow]
+    categories: list[Category]
+    previous_trace_id: int | None = None
+    next_trace_id: int | None = None
+
+
+def trace_adjudication_for_lead(
+    *, project: Project, trace_id: int, with_neighbours: bool = True
+) -> TraceAdjudication:
+    """Return one trace's steps with every annotator's label side by side and the gold labels.
+
+    A fixed number of queries: trace, steps, labels, gold labels, current categories, the
+    mapping, and (with_neighbours) the ranked open traces for previous / next.
+    """
+    trace = Trace.objects.filter(project=project, pk=trace_id).first()
+    if trace is None:
+        raise NotFound(f"Trace {trace_id} is not in this project.", field="trace")
+    steps = list(Step.objects.filter(trace=trace).order_by("index"))
+    labels = list(
+        StepLabel.objects.filter(trace=trace)
+        .select_related("annotator", "category")
+        .order_by("annotator__is_source", "annotator__username")
+    )
+    golds = {
+        g.step_id: g
+        for g in GoldLabel.objects.filter(trace=trace).select_related("category", "decided_by")
+    }
+    version = project.taxonomy_version
+    categories = (
+        list(version.categories.select_related("parent").order_by("position", "id"))
+        if version else []
+    )
+    by_id = {c.pk: c for c in categories}
+    mapping = category_mapping_to_version(version=version) if version else {}
+
+    columns: dict[int, AnnotatorColumn] = {}
+    for label in labels:
+        columns.setdefault(label.annotator_id, AnnotatorColumn(
+            user_id=label.annotator_id, username=label.annotator.username,
+            is_source=label.annotator.is_source,
+        ))
+    order = list(columns)
+    grid: dict[int, dict[int, StepLabel]] = {}
+    for label in labels:
+        grid.setdefault(label.step_id, {})[label.annotator_id] = label
+
+    rows: list[StepRow] = []
+    for step in steps:
+        cells: list[StepCell] = []
+        human: list[int] = []
+        for user_id in order:
+            label = grid.get(step.pk, {}).get(user_id)
+            if label is None:
+                cells.append(StepCell(None, None, "", False))
+                continue
+            mapped_id = mapping.get(label.category_id, label.category_id)
+            mapped = by_id.get(mapped_id)
+            cells.append(StepCell(label.category, mapped, label.rationale, label.is_unsure))
+            if not columns[user_id].is_source:
+                human.append(mapped_id)
+        counts: dict[int, int] = {}
+        for category_id in human:
+            counts[category_id] = counts.get(category_id, 0) + 1
+        majority = None
+        if counts:
+            best, n = max(counts.items(), key=lambda kv: kv[1])
+            if n * 2 > len(human):
+                majority = by_id.get(best)
+        rows.append(StepRow(
+            step=step, cells=cells, gold=golds.get(step.pk),
+            is_disputed=len(counts) > 1, majority=majority, human_label_count=len(human),
+        ))
+
+    result = TraceAdjudication(
+        trace=trace, annotators=[columns[u] for u in order], rows=rows, categories=categories,
+    )
+    if with_neighbours:
+        ranked = open_trace_ids_for_project(project=project)
+        if trace.pk in ranked:
+            at = ranked.index(trace.pk)
+            result.previous_trace_id = ranked[at - 1] if at > 0 else None
+            result.next_trace_id = ranked[at + 1] if at + 1 < len(ranked) else None
+        else:
+            result.next_trace_id = ranked[0] if ranked else None
+    return result
