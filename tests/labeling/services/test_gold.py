@@ -1,5 +1,6 @@
 """Gold labels and the disagreement ranking: lead decisions, majority, bulk unanimous."""
 import pytest
+from django.db import connection
 
 from labeling.errors import Conflict, LabelNotInTaxonomy, NotFound
 from labeling.models import GoldLabel, Membership
@@ -14,6 +15,11 @@ from labeling.services.taxonomies import taxonomy_version_publish_new
 from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def roomy(n: int) -> int:
+    """Add the savepoint, SET LOCAL work_mem and release the grouped pass costs on PostgreSQL."""
+    return n + (3 if connection.vendor == "postgresql" else 0)
 
 
 @pytest.fixture
@@ -62,10 +68,10 @@ def test_list_pages_and_counts_in_a_fixed_number_of_queries(project, annotators,
         trace = TraceFactory(project=project, steps=1)
         label(trace, a, "positive")
         label(trace, b, "negative")
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(roomy(5)):
         page = disputed_traces_for_project(project=project, page=2, per_page=2)
     assert (len(page.rows), page.total, page.page_count) == (2, 5, 3)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(roomy(3)):
         empty = disputed_traces_for_project(project=project, page=9, per_page=2)
     assert empty.rows == [] and empty.open_trace_count == 5
 
@@ -153,7 +159,7 @@ def test_side_by_side_view_runs_a_fixed_number_of_queries(
     label(trace, b, "positive", "positive", "negative", "negative", "neutral", "negative")
     label(trace, c, "positive", "positive", "positive", "negative", "neutral", "negative")
     gold_set(project, trace, 1, "positive", lead)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(roomy(9)):
         view = trace_adjudication_for_lead(project=project, trace_id=trace.pk)
     assert [a.username for a in view.annotators] == ["a0", "a1", "a2"]
     assert [r.is_disputed for r in view.rows] == [False, True, True, True, False, False]
