@@ -52,7 +52,7 @@ def _copy(cursor, table: str, columns: list[str], rows) -> None:
 def _fill(n_traces: int, n_annotators: int, n_labels: int, seed: int) -> tuple[object, str]:
     from django.db import connection
 
-    from labeling.models import Membership, Project, Step, StepLabel, Trace, User
+    from labeling.models import Membership, Step, StepLabel, Trace, User
     from labeling.services.projects import project_create
 
     rng = random.Random(seed)

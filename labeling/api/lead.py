@@ -1,6 +1,6 @@
 """Lead endpoints: taxonomy drafts and publishing, members, settings, adjudication and gold."""
 from django.urls import path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -113,6 +113,7 @@ class TaxonomyDetailApi(LeadApi):
 
 
 class TaxonomyDraftApi(LeadApi):
+    @extend_schema_serializer(component_name="TaxonomyDraftInput")
     class InputSerializer(serializers.Serializer):
         categories = CategoryInputSerializer(many=True)
         notes = serializers.CharField(allow_blank=True, required=False, default="")
@@ -137,6 +138,7 @@ class TaxonomyDraftApi(LeadApi):
 
 
 class TaxonomyPublishApi(LeadApi):
+    @extend_schema_serializer(component_name="TaxonomyPublishInput")
     class InputSerializer(serializers.Serializer):
         categories = CategoryInputSerializer(many=True, required=False)
         mapping = serializers.DictField(
@@ -178,6 +180,7 @@ class MemberOutputSerializer(serializers.ModelSerializer):
 
 
 class MemberListApi(LeadApi):
+    @extend_schema_serializer(component_name="MemberListInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         role = serializers.ChoiceField(choices=Membership.Role.choices)
@@ -205,12 +208,17 @@ class MemberListApi(LeadApi):
 
 
 class MemberUserCreateApi(LeadApi):
+    @extend_schema_serializer(component_name="MemberUserCreateInput")
     class InputSerializer(serializers.Serializer):
         username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
         email = serializers.EmailField(required=False, allow_blank=True, default="")
-        first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
-        last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+        first_name = serializers.CharField(
+            max_length=150, required=False, allow_blank=True, default=""
+        )
+        last_name = serializers.CharField(
+            max_length=150, required=False, allow_blank=True, default=""
+        )
         role = serializers.ChoiceField(choices=Membership.Role.choices)
 
     @extend_schema(request=InputSerializer, responses={201: MemberOutputSerializer})
@@ -224,6 +232,7 @@ class MemberUserCreateApi(LeadApi):
 
 
 class MemberDetailApi(LeadApi):
+    @extend_schema_serializer(component_name="MemberDetailInput")
     class InputSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=Membership.Role.choices)
 
@@ -285,6 +294,7 @@ class ProjectSettingsApi(LeadApi):
 
 
 class ProjectCreateApi(APIView):
+    @extend_schema_serializer(component_name="ProjectCreateInput")
     class InputSerializer(ProjectSettingsInputSerializer):
         name = serializers.CharField(max_length=200)
         slug = serializers.SlugField(max_length=100)
@@ -329,6 +339,7 @@ class DisputedTracePageSerializer(serializers.Serializer):
 
 
 class AdjudicationListApi(LeadApi):
+    @extend_schema_serializer(component_name="AdjudicationListFilter")
     class FilterSerializer(serializers.Serializer):
         page = serializers.IntegerField(min_value=1, required=False, default=1)
         per_page = serializers.IntegerField(min_value=1, max_value=200, required=False, default=50)
@@ -350,10 +361,13 @@ class GoldOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = GoldLabel
-        fields = ["step_index", "category", "polarity", "method", "decided_by", "decided_at", "note"]
+        fields = [
+            "step_index", "category", "polarity", "method", "decided_by", "decided_at", "note",
+        ]
 
 
 class AdjudicationTraceApi(LeadApi):
+    @extend_schema_serializer(component_name="AdjudicationTraceOutput")
     class OutputSerializer(serializers.Serializer):
         trace_id = serializers.IntegerField(source="trace.pk")
         problem = serializers.CharField(source="trace.problem")
@@ -378,7 +392,9 @@ class AdjudicationTraceApi(LeadApi):
                     "labels": [
                         None if cell.category is None else {
                             "category": cell.category.key,
-                            "mapped_category": cell.mapped_category.key if cell.mapped_category else None,
+                            "mapped_category": (
+                                cell.mapped_category.key if cell.mapped_category else None
+                            ),
                             "polarity": cell.category.polarity,
                             "rationale": cell.rationale,
                             "is_unsure": cell.is_unsure,
@@ -398,6 +414,7 @@ class AdjudicationTraceApi(LeadApi):
 
 
 class GoldLabelApi(LeadApi):
+    @extend_schema_serializer(component_name="GoldLabelInput")
     class InputSerializer(serializers.Serializer):
         category = serializers.CharField(max_length=50)
         method = serializers.ChoiceField(
@@ -432,6 +449,7 @@ class GoldLabelApi(LeadApi):
 
 
 class GoldUnanimousApi(LeadApi):
+    @extend_schema_serializer(component_name="GoldUnanimousOutput")
     class OutputSerializer(serializers.Serializer):
         created = serializers.IntegerField()
 

@@ -101,7 +101,8 @@
 
     function show(job) {
       progress.hidden = false;
-      const pct = job.total_lines ? Math.min(100, Math.round(100 * job.processed_lines / job.total_lines)) : (job.state === "succeeded" ? 100 : 0);
+      const done = job.state === "succeeded" || job.state === "failed";
+      const pct = done ? 100 : job.total_lines ? Math.min(100, Math.round(100 * job.processed_lines / job.total_lines)) : 0;
       fill.style.width = pct + "%";
       bar.setAttribute("aria-valuenow", String(pct));
       bar.className = "progress " + job.state;
@@ -123,7 +124,14 @@
         const res = await api("GET", url);
         if (!res.ok) { toast(errorText(res.data), "error"); return; }
         show(res.data);
-        if (res.data.state === "succeeded") { toast(`Imported ${res.data.result.traces_added ?? 0} traces`); return; }
+        if (res.data.state === "succeeded") {
+          const added = res.data.result.traces_added ?? 0;
+          const pill = document.querySelector("[data-testid=trace-count]");
+          const total = (parseInt(pill.textContent, 10) || 0) + added;
+          pill.textContent = `${total} trace${total === 1 ? "" : "s"}`;
+          toast(`Imported ${added} traces`);
+          return;
+        }
         if (res.data.state === "failed") return;
         await new Promise(r => setTimeout(r, 600));
       }
