@@ -10,11 +10,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count
 
 from labeling.errors import NotFound
-from labeling.models import Category, GoldLabel, Project, Step, StepLabel, Trace, User
+from labeling.models import (
+    Category,
+    GoldLabel,
+    Project,
+    Step,
+    StepLabel,
+    StepLabelChange,
+    Trace,
+    User,
+)
 from labeling.selectors.taxonomies import category_mapping_to_version
 
 STATUSES = ("open", "disputed")
@@ -109,48 +119,78 @@ def _roomy_cursor() -> Iterator[Any]:
         yield cursor
 
 
+# The ranking is cached under a fingerprint that changes with any label write made through
+# the label service (new label ids, new history rows), any gold write (a per-project
+# generation bumped by the gold services, plus new gold ids) and the taxonomy version; the
+# TTL bounds staleness from writes that bypass the services (admin, cascading deletes).
+RANKING_TTL_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """Per-trace counts of the whole project, sorted most disputed first."""
+
+    rows: list[tuple[int, int, int, int]]  # (trace id, disputed, open, unanimous open)
+
+
+def gold_generation_key(project_id: int) -> str:
+    """Return the cache key the gold services bump when a project's gold labels change."""
+    return f"adjudication:gold-generation:{project_id}"
+
+
+def _ranking_key(project: Project) -> str:
+    """Return the cache key of the project's ranking, from O(1) index lookups."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT MAX(id) FROM {StepLabel._meta.db_table}),"
+            f" (SELECT MAX(id) FROM {StepLabelChange._meta.db_table}),"
+            f" (SELECT MAX(id) FROM {GoldLabel._meta.db_table})"
+        )
+        label_id, change_id, gold_id = cursor.fetchone()
+    generation = cache.get(gold_generation_key(project.pk), 0)
+    return (
+        f"adjudication:ranking:{connection.settings_dict['NAME']}:{project.pk}:"
+        f"{project.taxonomy_version_id}:{label_id}:{change_id}:{gold_id}:{generation}"
+    )
+
+
+def _ranking_for_project(project: Project) -> _Ranking:
+    """Return the project's per-trace dispute counts, from the cache or one grouped pass."""
+    key = _ranking_key(project)
+    ranking = cache.get(key)
+    if ranking is not None:
+        return ranking
+    ctes, params = _per_trace_sql(project)
+    sql = f"""WITH {ctes}
+        SELECT trace_id, disputed, open, unanimous_open FROM per_trace
+        ORDER BY disputed DESC, open DESC, trace_id"""
+    with _roomy_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [(t, int(d), int(o), int(u)) for t, d, o, u in cursor.fetchall()]
+    ranking = _Ranking(rows=rows)
+    cache.set(key, ranking, RANKING_TTL_SECONDS)
+    return ranking
+
+
 def disputed_traces_for_project(
     *, project: Project, page: int = 1, per_page: int = 50, status: str = "open"
 ) -> DisputedTracePage:
     """Return one page of traces ranked by disputed steps (most first), with project totals.
 
     `status` "open" lists traces with disputed steps still lacking gold, "disputed" all
-    traces with any disputed step. A fixed number of queries whatever the page size: the
-    taxonomy mapping, one grouped pass over the labels with window totals, then the page's
-    traces and their annotator counts.
+    traces with any disputed step. The ranking comes from one grouped pass over the labels
+    (cached until a label or gold label changes); then two queries read the page's traces
+    and their annotator counts, so the number of queries does not depend on the page size.
     """
     if status not in STATUSES:
         raise NotFound(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.",
                        field="status")
     page = max(1, page)
-    ctes, params = _per_trace_sql(project)
-    where = "open > 0" if status == "open" else "disputed > 0"
-    sql = f"""
-        WITH {ctes},
-        summary AS (
-            SELECT COALESCE(SUM(CASE WHEN open > 0 THEN 1 ELSE 0 END), 0) AS open_traces,
-                   COALESCE(SUM(CASE WHEN disputed > 0 THEN 1 ELSE 0 END), 0) AS disputed_traces,
-                   COALESCE(SUM(open), 0) AS open_steps,
-                   COALESCE(SUM(unanimous_open), 0) AS unanimous_steps
-            FROM per_trace
-        ),
-        page AS (
-            SELECT trace_id, disputed, open, unanimous_open, COUNT(*) OVER () AS total
-            FROM per_trace WHERE {where}
-            ORDER BY disputed DESC, open DESC, trace_id
-            LIMIT %s OFFSET %s
-        )
-        SELECT s.open_traces, s.disputed_traces, s.open_steps, s.unanimous_steps,
-               p.trace_id, p.disputed, p.open, p.unanimous_open, p.total
-        FROM summary s LEFT JOIN page p ON 1 = 1
-        ORDER BY p.disputed DESC, p.open DESC, p.trace_id
-    """
-    with _roomy_cursor() as cursor:
-        cursor.execute(sql, [*params, per_page, (page - 1) * per_page])
-        fetched = cursor.fetchall()
-    first = fetched[0]
-    ranked = [r for r in fetched if r[4] is not None]
-    ids = [r[4] for r in ranked]
+    ranking = _ranking_for_project(project)
+    column = 2 if status == "open" else 1
+    matching = [r for r in ranking.rows if r[column] > 0]
+    window = matching[(page - 1) * per_page: page * per_page]
+    ids = [r[0] for r in window]
     traces = {
         t["id"]: t
         for t in Trace.objects.filter(pk__in=ids).values(
@@ -171,30 +211,26 @@ def disputed_traces_for_project(
             problem=traces[trace_id]["problem"],
             generator=traces[trace_id]["generator"],
             step_count=traces[trace_id]["step_count"],
-            disputed_step_count=int(disputed),
-            open_step_count=int(open_),
-            unanimous_open_step_count=int(unanimous),
+            disputed_step_count=disputed,
+            open_step_count=open_,
+            unanimous_open_step_count=unanimous,
             annotator_count=annotators.get(trace_id, 0),
         )
-        for _, _, _, _, trace_id, disputed, open_, unanimous, _ in ranked
+        for trace_id, disputed, open_, unanimous in window
+        if trace_id in traces  # deleted since the ranking was cached
     ]
     return DisputedTracePage(
-        rows=rows, page=page, per_page=per_page,
-        total=int(ranked[0][8]) if ranked else 0,
-        open_trace_count=int(first[0]), disputed_trace_count=int(first[1]),
-        open_step_count=int(first[2]), unanimous_open_step_count=int(first[3]),
+        rows=rows, page=page, per_page=per_page, total=len(matching),
+        open_trace_count=sum(1 for r in ranking.rows if r[2] > 0),
+        disputed_trace_count=sum(1 for r in ranking.rows if r[1] > 0),
+        open_step_count=sum(r[2] for r in ranking.rows),
+        unanimous_open_step_count=sum(r[3] for r in ranking.rows),
     )
 
 
 def open_trace_ids_for_project(*, project: Project) -> list[int]:
     """Return the ids of traces with open disputed steps, in the adjudication list's order."""
-    ctes, params = _per_trace_sql(project)
-    sql = f"""WITH {ctes}
-        SELECT trace_id FROM per_trace WHERE open > 0
-        ORDER BY disputed DESC, open DESC, trace_id"""
-    with _roomy_cursor() as cursor:
-        cursor.execute(sql, params)
-        return [r[0] for r in cursor.fetchall()]
+    return [r[0] for r in _ranking_for_project(project).rows if r[2] > 0]
 
 
 def unanimous_steps_for_project(*, project: Project) -> list[tuple[int, int, int]]:

@@ -1,15 +1,29 @@
 """Gold labels: the lead's decision per step, and bulk gold from unanimous steps."""
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from labeling.errors import Conflict, LabelNotInTaxonomy, NotFound
 from labeling.models import Category, GoldLabel, Project, Step, Trace, User
 from labeling.selectors.adjudication import (
+    gold_generation_key,
     trace_adjudication_for_lead,
     unanimous_steps_for_project,
 )
 
 Method = GoldLabel.Method
+
+
+def _gold_changed(project_id: int) -> None:
+    """Invalidate the cached adjudication ranking now and again once the transaction commits
+    (a reader between the two could cache the ranking of the uncommitted state)."""
+    def bump() -> None:
+        key = gold_generation_key(project_id)
+        cache.add(key, 0, timeout=None)
+        cache.incr(key)
+
+    bump()
+    transaction.on_commit(bump)
 
 
 def _current_category(project: Project, key: str) -> Category:
@@ -65,6 +79,7 @@ def gold_label_set(
             "decided_at": timezone.now(),
         },
     )
+    _gold_changed(project.pk)
     return gold
 
 
@@ -72,6 +87,7 @@ def gold_label_set(
 def gold_label_delete(*, trace: Trace, step_index: int) -> None:
     """Remove the gold label of one step (the step goes back to the open disputes)."""
     GoldLabel.objects.filter(trace=trace, step__index=step_index).delete()
+    _gold_changed(trace.project_id)
 
 
 @transaction.atomic
@@ -99,4 +115,5 @@ def gold_labels_from_unanimous(*, project: Project, decided_by: User) -> int:
     ]
     # A lead deciding one of these steps meanwhile wins: their row is kept, ours skipped.
     GoldLabel.objects.bulk_create(golds, ignore_conflicts=True, batch_size=2000)
+    _gold_changed(project.pk)
     return len(golds)

@@ -41,6 +41,9 @@ def lead_browser() -> Iterator[object]:
 @pytest.fixture
 def page_as(lead_browser, live_server) -> Iterator[Callable[[object], object]]:
     """Return a function opening a 1280x800 page with the given user logged in."""
+    from django.core.cache import cache
+
+    cache.clear()  # the adjudication ranking is cached by ids, which repeat across tests
     contexts = []
 
     def open_as(user):

@@ -1,5 +1,6 @@
 """Lead API: every endpoint is lead-only; taxonomy, members, settings and gold behave."""
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from labeling.models import CategoryMapping
@@ -7,6 +8,14 @@ from labeling.services.labels import LabelInput, step_labels_set
 from tests.labeling.factories import TraceFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Ids repeat across tests on SQLite and the adjudication ranking is cached by ids."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

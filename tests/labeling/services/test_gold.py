@@ -1,5 +1,6 @@
 """Gold labels and the disagreement ranking: lead decisions, majority, bulk unanimous."""
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from labeling.errors import Conflict, LabelNotInTaxonomy, NotFound
@@ -15,6 +16,14 @@ from labeling.services.taxonomies import taxonomy_version_publish_new
 from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Ids repeat across tests on SQLite and the adjudication ranking is cached by ids."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def roomy(n: int) -> int:
@@ -62,18 +71,39 @@ def test_source_annotators_do_not_count_as_disagreement(project, annotators):
     assert unanimous_steps_for_project(project=project) == []
 
 
-def test_list_pages_and_counts_in_a_fixed_number_of_queries(project, annotators, django_assert_num_queries):
+def test_list_pages_and_counts_in_a_fixed_number_of_queries(
+    project, annotators, django_assert_num_queries
+):
     a, b, _ = annotators
     for _ in range(5):
         trace = TraceFactory(project=project, steps=1)
         label(trace, a, "positive")
         label(trace, b, "negative")
-    with django_assert_num_queries(roomy(5)):
+    with django_assert_num_queries(roomy(6)):
         page = disputed_traces_for_project(project=project, page=2, per_page=2)
     assert (len(page.rows), page.total, page.page_count) == (2, 5, 3)
-    with django_assert_num_queries(roomy(3)):
+    with django_assert_num_queries(3):  # the ranking is cached: fingerprint, traces, annotators
+        again = disputed_traces_for_project(project=project, page=3, per_page=2)
+    assert [r.trace_id for r in again.rows] == [page.rows[-1].trace_id + 1]
+    with django_assert_num_queries(1):
         empty = disputed_traces_for_project(project=project, page=9, per_page=2)
     assert empty.rows == [] and empty.open_trace_count == 5
+
+
+def test_cached_ranking_follows_label_and_gold_changes(project, lead, annotators):
+    a, b, _ = annotators
+    trace = TraceFactory(project=project, steps=1)
+    label(trace, a, "positive")
+    label(trace, b, "negative")
+    assert disputed_traces_for_project(project=project).total == 1
+    label(trace, b, "positive")  # an update: same label id, a new history row
+    assert disputed_traces_for_project(project=project).total == 0
+    label(trace, b, "neutral")
+    gold_set(project, trace, 0, "neutral", lead)
+    assert disputed_traces_for_project(project=project).total == 0
+    from labeling.services.gold import gold_label_delete
+    gold_label_delete(trace=trace, step_index=0)
+    assert disputed_traces_for_project(project=project).total == 1
 
 
 def test_lead_decision_is_stored_with_who_when_and_how(project, lead, annotators):
@@ -159,7 +189,7 @@ def test_side_by_side_view_runs_a_fixed_number_of_queries(
     label(trace, b, "positive", "positive", "negative", "negative", "neutral", "negative")
     label(trace, c, "positive", "positive", "positive", "negative", "neutral", "negative")
     gold_set(project, trace, 1, "positive", lead)
-    with django_assert_num_queries(roomy(9)):
+    with django_assert_num_queries(roomy(10)):
         view = trace_adjudication_for_lead(project=project, trace_id=trace.pk)
     assert [a.username for a in view.annotators] == ["a0", "a1", "a2"]
     assert [r.is_disputed for r in view.rows] == [False, True, True, True, False, False]
