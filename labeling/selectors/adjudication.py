@@ -8,11 +8,13 @@ without a gold label, and *unanimous* when two or more humans gave the same cate
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from labeling.errors import NotFound
 from labeling.models import (
@@ -68,7 +70,9 @@ def _mapped_category_sql(mapping: dict[int, int]) -> tuple[str, list[int]]:
     return f"CASE sl.category_id {whens} ELSE sl.category_id END", params
 
 
-def _per_trace_sql(project: Project) -> tuple[str, list[Any]]:
+def _per_trace_sql(
+    project: Project, trace_ids: list[int] | None = None
+) -> tuple[str, list[Any]]:
     """Return the CTEs `per_step` and `per_trace`: one pass over the project's human labels.
 
     Source annotators are excluded by id (a handful of rows) rather than by joining users,
@@ -84,13 +88,16 @@ def _per_trace_sql(project: Project) -> tuple[str, list[Any]]:
         f"AND sl.annotator_id NOT IN ({', '.join(['%s'] * len(source_ids))})"
         if source_ids else ""
     )
+    only = (
+        f"AND sl.trace_id IN ({', '.join(['%s'] * len(trace_ids))})" if trace_ids else ""
+    )
     sql = f"""
         per_step AS (
             SELECT sl.step_id, MIN(sl.trace_id) AS trace_id, COUNT(*) AS n,
                    MIN({category}) AS lo, MAX({category}) AS hi
             FROM {StepLabel._meta.db_table} sl
             JOIN {Trace._meta.db_table} t ON t.id = sl.trace_id
-            WHERE t.project_id = %s {not_source}
+            WHERE t.project_id = %s {not_source} {only}
             GROUP BY sl.step_id
         ),
         per_trace AS (
@@ -103,7 +110,7 @@ def _per_trace_sql(project: Project) -> tuple[str, list[Any]]:
             LEFT JOIN {GoldLabel._meta.db_table} g ON g.step_id = ps.step_id
             GROUP BY ps.trace_id
         )"""
-    return sql, [*params, *params, project.pk, *source_ids]
+    return sql, [*params, *params, project.pk, *source_ids, *(trace_ids or [])]
 
 
 @contextmanager
@@ -119,27 +126,49 @@ def _roomy_cursor() -> Iterator[Any]:
         yield cursor
 
 
-# The ranking is cached under a fingerprint that changes with any label write made through
-# the label service (new label ids, new history rows), any gold write (a per-project
-# generation bumped by the gold services, plus new gold ids) and the taxonomy version; the
-# TTL bounds staleness from writes that bypass the services (admin, cascading deletes).
-RANKING_TTL_SECONDS = 60
+# The ranking (per-trace dispute counts of the whole project) is cached per project and
+# refreshed incrementally: traces touched by new labels, new label history rows (every update
+# and delete made through the label service) or gold labels decided since are recounted,
+# the rest is kept. Concurrent transactions can commit ids out of order, so the last
+# ID_MARGIN ids and TIME_MARGIN of gold decisions are always rechecked. A gold deletion,
+# a new taxonomy version, too many touched traces or the TTL (writes that bypass the
+# services: admin edits, cascading deletes) make a full recount.
+RANKING_TTL_SECONDS = 600
+ID_MARGIN = 1000
+TIME_MARGIN = timedelta(seconds=30)
+FULL_RECOUNT_ABOVE = 2000
 
 
 @dataclass(frozen=True)
 class _Ranking:
-    """Per-trace counts of the whole project, sorted most disputed first."""
+    """Per-trace counts of the whole project, most disputed first, and what they reflect."""
 
     rows: list[tuple[int, int, int, int]]  # (trace id, disputed, open, unanimous open)
+    taxonomy_version_id: int | None
+    label_id: int
+    change_id: int
+    gold_id: int
+    gold_touched: int
+    gold_deleted: int
+    counted_at: datetime
 
 
-def gold_generation_key(project_id: int) -> str:
-    """Return the cache key the gold services bump when a project's gold labels change."""
-    return f"adjudication:gold-generation:{project_id}"
+def gold_touched_key(project_id: int) -> str:
+    """Return the cache key bumped when gold labels of the project are set."""
+    return f"adjudication:gold-touched:{project_id}"
+
+
+def gold_deleted_key(project_id: int) -> str:
+    """Return the cache key bumped when gold labels of the project are deleted."""
+    return f"adjudication:gold-deleted:{project_id}"
 
 
 def _ranking_key(project: Project) -> str:
-    """Return the cache key of the project's ranking, from O(1) index lookups."""
+    return f"adjudication:ranking:{connection.settings_dict['NAME']}:{project.pk}"
+
+
+def _max_ids() -> tuple[int, int, int]:
+    """Return the highest label, label-history and gold ids (three primary-key lookups)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT MAX(id) FROM {StepLabel._meta.db_table}),"
@@ -147,28 +176,68 @@ def _ranking_key(project: Project) -> str:
             f" (SELECT MAX(id) FROM {GoldLabel._meta.db_table})"
         )
         label_id, change_id, gold_id = cursor.fetchone()
-    generation = cache.get(gold_generation_key(project.pk), 0)
-    return (
-        f"adjudication:ranking:{connection.settings_dict['NAME']}:{project.pk}:"
-        f"{project.taxonomy_version_id}:{label_id}:{change_id}:{gold_id}:{generation}"
-    )
+    return label_id or 0, change_id or 0, gold_id or 0
+
+
+def _count(project: Project, trace_ids: list[int] | None = None) -> list[tuple[int, int, int, int]]:
+    """Return (trace id, disputed, open, unanimous open) from one grouped pass."""
+    ctes, params = _per_trace_sql(project, trace_ids)
+    sql = f"WITH {ctes} SELECT trace_id, disputed, open, unanimous_open FROM per_trace"
+    with _roomy_cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(t, int(d), int(o), int(u)) for t, d, o, u in cursor.fetchall()]
+
+
+def _sorted(rows) -> list[tuple[int, int, int, int]]:
+    return sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+
+
+def _touched_trace_ids(project: Project, base: _Ranking, ids: tuple[int, int, int],
+                       gold_touched: int) -> set[int]:
+    label_id, change_id, gold_id = ids
+    touched: set[int] = set()
+    if label_id != base.label_id:
+        touched.update(StepLabel.objects.filter(
+            pk__gt=base.label_id - ID_MARGIN, trace__project=project,
+        ).values_list("trace_id", flat=True))
+    if change_id != base.change_id:
+        touched.update(StepLabelChange.objects.filter(
+            pk__gt=base.change_id - ID_MARGIN, step__trace__project=project,
+        ).values_list("step__trace_id", flat=True))
+    if gold_id != base.gold_id or gold_touched != base.gold_touched:
+        touched.update(GoldLabel.objects.filter(
+            trace__project=project, decided_at__gte=base.counted_at - TIME_MARGIN,
+        ).values_list("trace_id", flat=True))
+    return touched
 
 
 def _ranking_for_project(project: Project) -> _Ranking:
-    """Return the project's per-trace dispute counts, from the cache or one grouped pass."""
-    key = _ranking_key(project)
-    ranking = cache.get(key)
-    if ranking is not None:
-        return ranking
-    ctes, params = _per_trace_sql(project)
-    sql = f"""WITH {ctes}
-        SELECT trace_id, disputed, open, unanimous_open FROM per_trace
-        ORDER BY disputed DESC, open DESC, trace_id"""
-    with _roomy_cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [(t, int(d), int(o), int(u)) for t, d, o, u in cursor.fetchall()]
-    ranking = _Ranking(rows=rows)
-    cache.set(key, ranking, RANKING_TTL_SECONDS)
+    """Return the project's ranking: cached, refreshed for touched traces, or recounted."""
+    counted_at = timezone.now()
+    ids = _max_ids()
+    gold_touched = cache.get(gold_touched_key(project.pk), 0)
+    gold_deleted = cache.get(gold_deleted_key(project.pk), 0)
+    base: _Ranking | None = cache.get(_ranking_key(project))
+    fresh = (ids, gold_touched)
+    if base is not None and base.taxonomy_version_id == project.taxonomy_version_id \
+            and base.gold_deleted == gold_deleted:
+        if ((base.label_id, base.change_id, base.gold_id), base.gold_touched) == fresh:
+            return base
+        touched = _touched_trace_ids(project, base, ids, gold_touched)
+        if len(touched) <= FULL_RECOUNT_ABOVE:
+            kept = [r for r in base.rows if r[0] not in touched]
+            recounted = _count(project, sorted(touched)) if touched else []
+            rows = _sorted([*kept, *recounted])
+        else:
+            rows = _sorted(_count(project))
+    else:
+        rows = _sorted(_count(project))
+    ranking = _Ranking(
+        rows=rows, taxonomy_version_id=project.taxonomy_version_id,
+        label_id=ids[0], change_id=ids[1], gold_id=ids[2],
+        gold_touched=gold_touched, gold_deleted=gold_deleted, counted_at=counted_at,
+    )
+    cache.set(_ranking_key(project), ranking, RANKING_TTL_SECONDS)
     return ranking
 
 
@@ -178,9 +247,10 @@ def disputed_traces_for_project(
     """Return one page of traces ranked by disputed steps (most first), with project totals.
 
     `status` "open" lists traces with disputed steps still lacking gold, "disputed" all
-    traces with any disputed step. The ranking comes from one grouped pass over the labels
-    (cached until a label or gold label changes); then two queries read the page's traces
-    and their annotator counts, so the number of queries does not depend on the page size.
+    traces with any disputed step. The ranking comes from one grouped pass over the labels,
+    cached and recounted only for the traces touched since; then two queries read the page's
+    traces and their annotator counts, so the number of queries does not depend on the page
+    size.
     """
     if status not in STATUSES:
         raise NotFound(f"Unknown status {status!r}; use one of {', '.join(STATUSES)}.",

@@ -6,7 +6,8 @@ from django.utils import timezone
 from labeling.errors import Conflict, LabelNotInTaxonomy, NotFound
 from labeling.models import Category, GoldLabel, Project, Step, Trace, User
 from labeling.selectors.adjudication import (
-    gold_generation_key,
+    gold_deleted_key,
+    gold_touched_key,
     trace_adjudication_for_lead,
     unanimous_steps_for_project,
 )
@@ -14,11 +15,12 @@ from labeling.selectors.adjudication import (
 Method = GoldLabel.Method
 
 
-def _gold_changed(project_id: int) -> None:
-    """Invalidate the cached adjudication ranking now and again once the transaction commits
-    (a reader between the two could cache the ranking of the uncommitted state)."""
+def _gold_changed(project_id: int, *, deleted: bool = False) -> None:
+    """Tell the cached adjudication ranking that gold changed, now and again on commit
+    (a reader between the two could count the uncommitted state)."""
+    key = gold_deleted_key(project_id) if deleted else gold_touched_key(project_id)
+
     def bump() -> None:
-        key = gold_generation_key(project_id)
         cache.add(key, 0, timeout=None)
         cache.incr(key)
 
@@ -87,7 +89,7 @@ def gold_label_set(
 def gold_label_delete(*, trace: Trace, step_index: int) -> None:
     """Remove the gold label of one step (the step goes back to the open disputes)."""
     GoldLabel.objects.filter(trace=trace, step__index=step_index).delete()
-    _gold_changed(trace.project_id)
+    _gold_changed(trace.project_id, deleted=True)
 
 
 @transaction.atomic

@@ -196,3 +196,28 @@ def test_side_by_side_view_runs_a_fixed_number_of_queries(
     assert view.rows[1].gold.category.key == "positive"
     assert view.rows[2].majority.key == "negative"
     assert [cell.category.key for cell in view.rows[3].cells] == ["positive", "negative", "negative"]
+
+
+def test_refresh_recounts_only_touched_traces_and_keeps_the_rest(
+    project, lead, annotators, monkeypatch
+):
+    from labeling.selectors import adjudication
+    monkeypatch.setattr(adjudication, "ID_MARGIN", 0)
+    a, b, _ = annotators
+    traces = [TraceFactory(project=project, steps=2) for _ in range(3)]
+    for i, trace in enumerate(traces):
+        label(trace, a, "positive", "positive")
+        label(trace, b, "negative", "negative" if i == 2 else "positive")
+    first = disputed_traces_for_project(project=project)
+    assert [(r.trace_id, r.disputed_step_count) for r in first.rows] == [
+        (traces[2].pk, 2), (traces[0].pk, 1), (traces[1].pk, 1)]
+    label(traces[0], b, "positive", "positive")  # trace 0 now agrees everywhere
+    label(traces[1], b, "negative", "negative")  # trace 1 now disputes both steps
+    second = disputed_traces_for_project(project=project)
+    assert [(r.trace_id, r.disputed_step_count) for r in second.rows] == [
+        (traces[1].pk, 2), (traces[2].pk, 2)]
+    assert second.unanimous_open_step_count == 2
+    gold_set(project, traces[2], 0, "negative", lead)
+    third = disputed_traces_for_project(project=project)
+    assert [(r.trace_id, r.open_step_count) for r in third.rows] == [
+        (traces[1].pk, 2), (traces[2].pk, 1)]
