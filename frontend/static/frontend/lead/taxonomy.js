@@ -95,13 +95,13 @@
         field(i, "key", "Key", el("input", { value: c.key, placeholder: "calculation_error", dataset: { testid: "cat-key" }, oninput: e => renameKey(i, e.target.value) }), errs),
         field(i, "name", "Name", el("input", { value: c.name, placeholder: "Calculation error", dataset: { testid: "cat-name" }, oninput: onInput("name") }), errs),
         field(i, "polarity", "Polarity", polarity, errs),
-        field(i, "parent", "Parent", parent, errs),
         field(i, "hotkey", "Hotkey", el("input", { class: "hotkey", value: c.hotkey, maxlength: "1", dataset: { testid: "cat-hotkey" }, oninput: onInput("hotkey") }), errs),
         el("div", { class: "moves" },
           el("button", { type: "button", class: "icon", title: "Move up", "aria-label": "Move up", disabled: i === 0, onclick: () => move(i, -1) }, "↑"),
           el("button", { type: "button", class: "icon", title: "Move down", "aria-label": "Move down", disabled: i === cats.length - 1, onclick: () => move(i, 1) }, "↓"),
           el("button", { type: "button", class: "icon danger", title: "Remove", "aria-label": "Remove", dataset: { testid: "cat-remove" }, onclick: () => { const k = cats[i].key; cats.splice(i, 1); cats.forEach(x => { if (x.parent === k) x.parent = null; }); dirty = true; render(); } }, "✕"))),
       el("div", { class: "line2" },
+        field(i, "parent", "Parent", parent, errs),
         field(i, "description", "Description shown to annotators", el("textarea", { rows: "1", placeholder: "When to use this category…", oninput: onInput("description") }, c.description), errs),
         el("label", { class: "checkbox" }, el("input", { type: "checkbox", checked: c.is_rationale_required, dataset: { testid: "cat-rationale" }, onchange: onInput("is_rationale_required") }), "Rationale required")),
       el("div", { class: "errs" }, ...mine.map(e => el("div", { class: "field-error", dataset: { testid: "field-error" } }, `${e.field}: ${e.message}`))));
@@ -185,7 +185,7 @@
         ...cats.map(c => el("option", { value: c.key, selected: c.key === old.key ? "selected" : null }, `${POLARITY[c.polarity].icon} ${c.name} (${c.key})`)));
       return [el("span", {}, el("span", { class: "chip" }, el("span", { class: "dot", style: `background:${old.colour}` }), old.name), " ", el("code", { class: "muted" }, old.key)), el("span", { class: "arrow" }, "→"), select];
     });
-    panel.replaceChildren(el("div", { class: "mapping-panel", dataset: { testid: "mapping-panel" } },
+    panel.replaceChildren(el("div", { class: "modal-backdrop", onclick: e => { if (e.target === e.currentTarget) panel.hidden = true; } }, el("div", { class: "mapping-panel", role: "dialog", "aria-modal": "true", dataset: { testid: "mapping-panel" } },
       el("h3", {}, `v${state.current.number} already has labels: map each old category`),
       el("p", { class: "sub" }, "Old labels keep their category; agreement and exports read them through this mapping."),
       el("div", { class: "mapping-grid" }, ...rows.flat()),
@@ -198,9 +198,9 @@
           panel.querySelectorAll("select").forEach(s => { if (s.value) mapping[s.dataset.from] = s.value; else { missing++; s.classList.add("invalid"); } });
           if (missing) return toast(`Map every old category (${missing} left).`, "error");
           doPublish(mapping);
-        } }, "Publish with mapping"))));
+        } }, "Publish with mapping")))));
     panel.hidden = false;
-    panel.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    panel.querySelector("select").focus();
     void newKeys;
   }
 
