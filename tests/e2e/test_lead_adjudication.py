@@ -61,6 +61,7 @@ def test_lead_sets_gold_from_the_keyboard(page_as, live_server, project, lead, d
     page.keyboard.press("j")
     page.keyboard.press("Enter")
     page.get_by_test_id("adjudication-grid").wait_for()
+    page.wait_for_load_state("load")  # the keyboard handler is bound by the page's script
 
     step_rows = page.get_by_test_id("step-row")
     assert step_rows.count() == 4
