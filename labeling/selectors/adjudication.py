@@ -130,10 +130,10 @@ def _roomy_cursor() -> Iterator[Any]:
 # refreshed incrementally: traces touched by new labels, new label history rows (every update
 # and delete made through the label service) or gold labels decided since are recounted,
 # the rest is kept. Concurrent transactions can commit ids out of order, so the last
-# ID_MARGIN ids and TIME_MARGIN of gold decisions are always rechecked. A gold deletion,
-# a new taxonomy version, too many touched traces or the TTL (writes that bypass the
-# services: admin edits, cascading deletes) make a full recount.
-RANKING_TTL_SECONDS = 600
+# ID_MARGIN ids and TIME_MARGIN of gold decisions and deletions are always rechecked. A new
+# taxonomy version, too many touched traces or the TTL (writes that bypass the services:
+# admin edits, cascading deletes) make a full recount.
+RANKING_TTL_SECONDS = 1800
 ID_MARGIN = 1000
 TIME_MARGIN = timedelta(seconds=30)
 FULL_RECOUNT_ABOVE = 2000
@@ -149,7 +149,6 @@ class _Ranking:
     change_id: int
     gold_id: int
     gold_touched: int
-    gold_deleted: int
     counted_at: datetime
 
 
@@ -159,7 +158,7 @@ def gold_touched_key(project_id: int) -> str:
 
 
 def gold_deleted_key(project_id: int) -> str:
-    """Return the cache key bumped when gold labels of the project are deleted."""
+    """Return the cache key holding {trace id: time} of the project's recent gold deletions."""
     return f"adjudication:gold-deleted:{project_id}"
 
 
@@ -205,9 +204,12 @@ def _touched_trace_ids(project: Project, base: _Ranking, ids: tuple[int, int, in
             pk__gt=base.change_id - ID_MARGIN, step__trace__project=project,
         ).values_list("step__trace_id", flat=True))
     if gold_id != base.gold_id or gold_touched != base.gold_touched:
+        since = base.counted_at - TIME_MARGIN
         touched.update(GoldLabel.objects.filter(
-            trace__project=project, decided_at__gte=base.counted_at - TIME_MARGIN,
+            trace__project=project, decided_at__gte=since,
         ).values_list("trace_id", flat=True))
+        deleted: dict[int, datetime] = cache.get(gold_deleted_key(project.pk), {})
+        touched.update(t for t, at in deleted.items() if at >= since)
     return touched
 
 
@@ -216,11 +218,9 @@ def _ranking_for_project(project: Project) -> _Ranking:
     counted_at = timezone.now()
     ids = _max_ids()
     gold_touched = cache.get(gold_touched_key(project.pk), 0)
-    gold_deleted = cache.get(gold_deleted_key(project.pk), 0)
     base: _Ranking | None = cache.get(_ranking_key(project))
     fresh = (ids, gold_touched)
-    if base is not None and base.taxonomy_version_id == project.taxonomy_version_id \
-            and base.gold_deleted == gold_deleted:
+    if base is not None and base.taxonomy_version_id == project.taxonomy_version_id:
         if ((base.label_id, base.change_id, base.gold_id), base.gold_touched) == fresh:
             return base
         touched = _touched_trace_ids(project, base, ids, gold_touched)
@@ -235,7 +235,7 @@ def _ranking_for_project(project: Project) -> _Ranking:
     ranking = _Ranking(
         rows=rows, taxonomy_version_id=project.taxonomy_version_id,
         label_id=ids[0], change_id=ids[1], gold_id=ids[2],
-        gold_touched=gold_touched, gold_deleted=gold_deleted, counted_at=counted_at,
+        gold_touched=gold_touched, counted_at=counted_at,
     )
     cache.set(_ranking_key(project), ranking, RANKING_TTL_SECONDS)
     return ranking

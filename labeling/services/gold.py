@@ -1,4 +1,6 @@
 """Gold labels: the lead's decision per step, and bulk gold from unanimous steps."""
+from datetime import timedelta
+
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -15,12 +17,24 @@ from labeling.selectors.adjudication import (
 Method = GoldLabel.Method
 
 
-def _gold_changed(project_id: int, *, deleted: bool = False) -> None:
+# Recent deletions kept for the ranking refresh; older ones were seen by a recount already.
+DELETIONS_KEPT = timedelta(hours=1)
+
+
+def _gold_changed(project_id: int, *, deleted_trace_id: int | None = None) -> None:
     """Tell the cached adjudication ranking that gold changed, now and again on commit
     (a reader between the two could count the uncommitted state)."""
-    key = gold_deleted_key(project_id) if deleted else gold_touched_key(project_id)
-
     def bump() -> None:
+        if deleted_trace_id is not None:
+            # Not atomic: a lost entry under a race is caught by the ranking's TTL.
+            now = timezone.now()
+            deleted = {
+                t: at for t, at in cache.get(gold_deleted_key(project_id), {}).items()
+                if at >= now - DELETIONS_KEPT
+            }
+            deleted[deleted_trace_id] = now
+            cache.set(gold_deleted_key(project_id), deleted, timeout=None)
+        key = gold_touched_key(project_id)
         cache.add(key, 0, timeout=None)
         cache.incr(key)
 
@@ -89,7 +103,7 @@ def gold_label_set(
 def gold_label_delete(*, trace: Trace, step_index: int) -> None:
     """Remove the gold label of one step (the step goes back to the open disputes)."""
     GoldLabel.objects.filter(trace=trace, step__index=step_index).delete()
-    _gold_changed(trace.project_id, deleted=True)
+    _gold_changed(trace.project_id, deleted_trace_id=trace.pk)
 
 
 @transaction.atomic

@@ -221,3 +221,22 @@ def test_refresh_recounts_only_touched_traces_and_keeps_the_rest(
     third = disputed_traces_for_project(project=project)
     assert [(r.trace_id, r.open_step_count) for r in third.rows] == [
         (traces[1].pk, 2), (traces[2].pk, 1)]
+
+
+def test_deleting_gold_reopens_the_step_in_the_cached_ranking(
+    project, lead, annotators, monkeypatch
+):
+    from labeling.selectors import adjudication
+    from labeling.services.gold import gold_label_delete
+    monkeypatch.setattr(adjudication, "ID_MARGIN", 0)
+    a, b, _ = annotators
+    traces = [TraceFactory(project=project, steps=1) for _ in range(2)]
+    for trace in traces:
+        label(trace, a, "positive")
+        label(trace, b, "negative")
+    gold_set(project, traces[0], 0, "negative", lead)
+    assert [r.trace_id for r in disputed_traces_for_project(project=project).rows] == [
+        traces[1].pk]
+    gold_label_delete(trace=traces[0], step_index=0)
+    assert [r.trace_id for r in disputed_traces_for_project(project=project).rows] == [
+        traces[0].pk, traces[1].pk]
