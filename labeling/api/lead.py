@@ -14,7 +14,7 @@ from labeling.selectors.adjudication import (
     trace_adjudication_for_lead,
 )
 from labeling.selectors.members import members_for_project, membership_get
-from labeling.selectors.taxonomies import (
+from labeling.selectors.taxonomy_versions import (
     categories_for_version,
     taxonomy_draft_for_project,
     taxonomy_version_has_labels,

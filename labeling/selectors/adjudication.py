@@ -27,7 +27,7 @@ from labeling.models import (
     Trace,
     User,
 )
-from labeling.selectors.taxonomies import category_mapping_to_version
+from labeling.selectors.taxonomy_versions import category_mapping_to_version
 
 STATUSES = ("open", "disputed")
 

@@ -167,15 +167,20 @@ def _next_number(taxonomy: Taxonomy) -> int:
 
 
 def _mapping_create(
-    *, previous: TaxonomyVersion | None, version: TaxonomyVersion, mapping: dict[str, str] | None
+    *,
+    previous: TaxonomyVersion | None,
+    version: TaxonomyVersion,
+    mapping: dict[str, str] | None,
+    is_required: bool,
 ) -> None:
-    """Store the old -> new category mapping; required when the old version has labels."""
+    """Store the old -> new category mapping; with `is_required`, every old category must be
+    mapped when the old version has labels."""
     if previous is None:
         return
     mapping = mapping or {}
     old = {c.key: c for c in previous.categories.all()}
     new = {c.key: c for c in version.categories.all()}
-    has_labels = StepLabel.objects.filter(category__version=previous).exists()
+    has_labels = is_required and StepLabel.objects.filter(category__version=previous).exists()
     errors = []
     for old_key, new_key in mapping.items():
         if old_key not in old:
@@ -206,6 +211,7 @@ def _publish(
     version: TaxonomyVersion,
     published_by: User | None,
     mapping: dict[str, str] | None,
+    is_mapping_required: bool,
 ) -> TaxonomyVersion:
     previous = project.taxonomy_version
     if version.number == DRAFT_NUMBER:
@@ -214,7 +220,9 @@ def _publish(
     version.published_at = timezone.now()
     version.published_by = published_by
     version.save(update_fields=["number", "previous", "published_at", "published_by"])
-    _mapping_create(previous=previous, version=version, mapping=mapping)
+    _mapping_create(
+        previous=previous, version=version, mapping=mapping, is_required=is_mapping_required
+    )
     project.taxonomy_version = version
     project.save(update_fields=["taxonomy_version", "updated_at"])
     return version
@@ -232,7 +240,9 @@ def taxonomy_version_publish_new(
     """Create and publish a taxonomy version from category dicts, and make it the project's.
 
     A category dict holds the Category fields; `parent` may name the key of an earlier category.
-    When the current version has labels, `mapping` must map each of its keys to a new key.
+    `mapping` ({old key: new key}) is stored when given but not required: this is the
+    programmatic path (default taxonomy, demo, scripts); leads publish through
+    `taxonomy_publish`, which requires a full mapping once the current version has labels.
     """
     cleaned = taxonomy_categories_validate(categories=categories)
     _project_lock(project)
@@ -241,7 +251,10 @@ def taxonomy_version_publish_new(
         taxonomy=taxonomy, number=_next_number(taxonomy), notes=notes
     )
     _categories_create(version=version, categories=cleaned)
-    return _publish(project=project, version=version, published_by=published_by, mapping=mapping)
+    return _publish(
+        project=project, version=version, published_by=published_by, mapping=mapping,
+        is_mapping_required=False,
+    )
 
 
 @transaction.atomic
@@ -282,7 +295,10 @@ def taxonomy_draft_publish(
     mapping: dict[str, str] | None = None,
     notes: str | None = None,
 ) -> TaxonomyVersion:
-    """Publish the draft as the next immutable version, storing the old -> new mapping."""
+    """Publish the draft as the next immutable version, storing the old -> new mapping.
+
+    When the current version has labels, `mapping` must map each of its keys to a new key.
+    """
     _project_lock(project)
     draft = (
         TaxonomyVersion.objects.select_for_update()
@@ -296,7 +312,10 @@ def taxonomy_draft_publish(
     if notes is not None:
         draft.notes = notes
         draft.save(update_fields=["notes"])
-    return _publish(project=project, version=draft, published_by=published_by, mapping=mapping)
+    return _publish(
+        project=project, version=draft, published_by=published_by, mapping=mapping,
+        is_mapping_required=True,
+    )
 
 
 @transaction.atomic

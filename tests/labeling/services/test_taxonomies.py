@@ -3,7 +3,7 @@ import pytest
 
 from labeling.errors import NotFound, TaxonomyInvalid
 from labeling.models import CategoryMapping, Project, StepLabel, TaxonomyVersion
-from labeling.selectors.taxonomies import category_mapping_to_version, taxonomy_draft_for_project
+from labeling.selectors.taxonomy_versions import category_mapping_to_version, taxonomy_draft_for_project
 from labeling.services.labels import LabelInput, step_labels_set
 from labeling.services.taxonomies import (
     DEFAULT_CATEGORIES,
@@ -154,3 +154,9 @@ def test_mappings_chain_across_versions(project, lead, annotator):
     mapped = category_mapping_to_version(version=v3)
     neg = v1.categories.get(key="negative").pk
     assert mapped[neg] == v3.categories.get(key="error").pk
+
+
+def test_programmatic_publishing_stores_a_mapping_only_when_given(project, lead, annotator):
+    _label_something(project, annotator)
+    version = taxonomy_version_publish_new(project=project, categories=[cat("ok")])
+    assert version.number == 2 and not CategoryMapping.objects.exists()

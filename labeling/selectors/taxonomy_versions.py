@@ -1,4 +1,4 @@
-"""Taxonomy reads: the current version, the draft, the history and category mappings."""
+"""Taxonomy version reads for leads: the draft, the history, labels in use, mappings."""
 from django.db.models import Count, QuerySet
 
 from labeling.models import Category, CategoryMapping, Project, StepLabel, TaxonomyVersion
