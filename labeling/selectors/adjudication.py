@@ -88,16 +88,13 @@ def _per_trace_sql(
         f"AND sl.annotator_id NOT IN ({', '.join(['%s'] * len(source_ids))})"
         if source_ids else ""
     )
-    only = (
-        f"AND sl.trace_id IN ({', '.join(['%s'] * len(trace_ids))})" if trace_ids else ""
-    )
+    join, where, where_params = _project_filter(project, trace_ids)
     sql = f"""
         per_step AS (
             SELECT sl.step_id, MIN(sl.trace_id) AS trace_id, COUNT(*) AS n,
                    MIN({category}) AS lo, MAX({category}) AS hi
-            FROM {StepLabel._meta.db_table} sl
-            JOIN {Trace._meta.db_table} t ON t.id = sl.trace_id
-            WHERE t.project_id = %s {not_source} {only}
+            FROM {StepLabel._meta.db_table} sl {join}
+            WHERE {where} {not_source}
             GROUP BY sl.step_id
         ),
         per_trace AS (
@@ -110,7 +107,36 @@ def _per_trace_sql(
             LEFT JOIN {GoldLabel._meta.db_table} g ON g.step_id = ps.step_id
             GROUP BY ps.trace_id
         )"""
-    return sql, [*params, *params, project.pk, *source_ids, *(trace_ids or [])]
+    return sql, [*params, *params, *where_params, *source_ids]
+
+
+def _project_filter(
+    project: Project, trace_ids: list[int] | None
+) -> tuple[str, str, list[Any]]:
+    """Return (join, condition, params) restricting labels to the project (or `trace_ids`,
+    which callers take from the project's own rows).
+
+    Projects are usually imported in bulk, so their trace ids form one unbroken range; then
+    a range test on the label's trace id replaces the join with traces, a fifth of the cost
+    of the grouped pass. One query on two indexes tells whether the range is unbroken.
+    """
+    if trace_ids:
+        return "", f"sl.trace_id IN ({', '.join(['%s'] * len(trace_ids))})", list(trace_ids)
+    table = Trace._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.lo, p.hi, p.n, (SELECT COUNT(*) FROM {table} r"
+            f" WHERE r.id BETWEEN p.lo AND p.hi)"
+            f" FROM (SELECT MIN(id) AS lo, MAX(id) AS hi, COUNT(*) AS n"
+            f" FROM {table} WHERE project_id = %s) p",
+            [project.pk],
+        )
+        low, high, count, in_range = cursor.fetchone()
+    if not count:
+        return "", "1 = 0", []
+    if count == in_range:
+        return "", "sl.trace_id BETWEEN %s AND %s", [low, high]
+    return f"JOIN {table} t ON t.id = sl.trace_id", "t.project_id = %s", [project.pk]
 
 
 @contextmanager

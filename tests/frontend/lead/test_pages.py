@@ -36,7 +36,7 @@ def test_lead_pages_run_a_bounded_number_of_queries(
     client = _client(lead)
     # Session, user, project, role, then the page's own reads (adjudication: its grouped pass
     # inside a savepoint with SET LOCAL work_mem on PostgreSQL).
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         assert client.get(reverse(page, args=[project.slug])).status_code == 200
 
 
@@ -99,7 +99,7 @@ def test_adjudication_list_query_count_does_not_grow_with_traces(
     _disputed(project, annotator, 12)
     client = _client(lead)
     url = reverse("lead:adjudication", args=[project.slug])
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         body = client.get(url).content.decode()
     assert body.count('data-testid="disputed-row"') == 12
     assert "&lt;b&gt;Problem&lt;/b&gt;" in body
@@ -110,5 +110,5 @@ def test_adjudication_trace_page_query_count_is_bounded(
 ):
     trace = _disputed(project, annotator, 2)[0]
     client = _client(lead)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         assert client.get(reverse("lead:adjudication-trace", args=[project.slug, trace.pk])).status_code == 200

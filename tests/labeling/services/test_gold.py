@@ -79,7 +79,7 @@ def test_list_pages_and_counts_in_a_fixed_number_of_queries(
         trace = TraceFactory(project=project, steps=1)
         label(trace, a, "positive")
         label(trace, b, "negative")
-    with django_assert_num_queries(roomy(6)):
+    with django_assert_num_queries(roomy(7)):
         page = disputed_traces_for_project(project=project, page=2, per_page=2)
     assert (len(page.rows), page.total, page.page_count) == (2, 5, 3)
     with django_assert_num_queries(3):  # the ranking is cached: fingerprint, traces, annotators
@@ -189,7 +189,7 @@ def test_side_by_side_view_runs_a_fixed_number_of_queries(
     label(trace, b, "positive", "positive", "negative", "negative", "neutral", "negative")
     label(trace, c, "positive", "positive", "positive", "negative", "neutral", "negative")
     gold_set(project, trace, 1, "positive", lead)
-    with django_assert_num_queries(roomy(10)):
+    with django_assert_num_queries(roomy(11)):
         view = trace_adjudication_for_lead(project=project, trace_id=trace.pk)
     assert [a.username for a in view.annotators] == ["a0", "a1", "a2"]
     assert [r.is_disputed for r in view.rows] == [False, True, True, True, False, False]
@@ -240,3 +240,26 @@ def test_deleting_gold_reopens_the_step_in_the_cached_ranking(
     gold_label_delete(trace=traces[0], step_index=0)
     assert [r.trace_id for r in disputed_traces_for_project(project=project).rows] == [
         traces[0].pk, traces[1].pk]
+
+
+def test_interleaved_projects_are_kept_apart(project, lead, annotators):
+    from labeling.services.projects import project_create
+    other = project_create(name="Other", slug="other", lead=lead)
+    a, b, _ = annotators
+    mine, theirs = [], []
+    for _ in range(2):  # trace ids alternate between the two projects
+        mine.append(TraceFactory(project=project, steps=1))
+        theirs.append(TraceFactory(project=other, steps=1))
+    for trace in [*mine, *theirs]:
+        trace.refresh_from_db()
+        label(trace, a, "positive")
+        label(trace, b, "negative")
+    assert {r.trace_id for r in disputed_traces_for_project(project=project).rows} == {
+        t.pk for t in mine}
+    assert {r.trace_id for r in disputed_traces_for_project(project=other).rows} == {
+        t.pk for t in theirs}
+
+
+def test_a_project_without_traces_has_an_empty_list(project):
+    result = disputed_traces_for_project(project=project)
+    assert (result.rows, result.total, result.unanimous_open_step_count) == ([], 0, 0)
