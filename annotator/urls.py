@@ -10,5 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("projects/<slug:slug>/exports/", include("exports.urls")),
+    path("projects/new/", include("frontend.lead.new_urls")),
+    path("projects/<slug:slug>/lead/", include("frontend.lead.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,5 +1,5 @@
 """API routes of the labeling app, one module per topic."""
-from labeling.api import agreement, imports, labels, projects
+from labeling.api import agreement, imports, labels, lead, projects
 
 app_name = "labeling"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     *imports.urlpatterns,
     *labels.urlpatterns,
     *agreement.urlpatterns,
+    *lead.urlpatterns,
 ]

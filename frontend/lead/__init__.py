@@ -1,0 +1,1 @@
+"""Pages for project leads: settings, taxonomy designer, members and adjudication."""

@@ -1,0 +1,55 @@
+/* Shared helpers of the lead pages: API calls with the CSRF token, DOM building, toasts. */
+"use strict";
+const Lead = (() => {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+  async function api(method, url, body) {
+    const opts = { method, headers: { "X-CSRFToken": csrf(), Accept: "application/json" }, credentials: "same-origin" };
+    if (body instanceof FormData) opts.body = body;
+    else if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+    let res;
+    try { res = await fetch(url, opts); } catch (e) { return { ok: false, status: 0, data: { detail: "Network error: " + e.message } }; }
+    let data = null;
+    if (res.status !== 204) { try { data = await res.json(); } catch (e) { data = { detail: res.statusText }; } }
+    return { ok: res.ok, status: res.status, data };
+  }
+
+  /* el("div", {class: "x", dataset: {testid: "y"}, onclick: f}, "text", child) — text is never HTML. */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") node.className = v;
+      else if (k === "dataset") Object.assign(node.dataset, v);
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else if (k === "value") node.value = v;
+      else if (k === "checked") node.checked = !!v;
+      else node.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  let toastTimer = null;
+  function toast(message, kind) {
+    const t = document.getElementById("toast");
+    t.textContent = message;
+    t.className = "toast " + (kind || "ok");
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, kind === "error" ? 6000 : 2500);
+  }
+
+  function errorText(data) {
+    if (!data) return "Something went wrong.";
+    if (typeof data.detail === "string") return data.detail;
+    return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : JSON.stringify(v)}`).join("; ");
+  }
+
+  const POLARITY = { "1": { icon: "✓", word: "positive" }, "0": { icon: "~", word: "neutral" }, "-1": { icon: "✗", word: "negative" } };
+
+  return { api, el, toast, errorText, POLARITY };
+})();

@@ -1,0 +1,72 @@
+"""Browser fixtures of the lead-tools journeys: a Chromium page logged in as a given user.
+
+Imported by tests/e2e/test_lead_*.py (tests/e2e/conftest.py belongs to another suite).
+"""
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def lead_browser() -> Iterator[object]:
+    """Launch the system Chromium; fail (not skip) when missing and REQUIRE_BROWSER=1."""
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are fine.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    required = os.environ.get("REQUIRE_BROWSER") == "1"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if required:
+            pytest.fail("REQUIRE_BROWSER=1 but playwright is not installed")
+        pytest.skip("playwright is not installed")
+    if not Path(executable).exists():
+        if required:
+            pytest.fail(f"REQUIRE_BROWSER=1 but no Chromium at {executable}")
+        pytest.skip(f"no Chromium at {executable}")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page_as(lead_browser, live_server) -> Iterator[Callable[[object], object]]:
+    """Return a function opening a 1280x800 page with the given user logged in."""
+    from django.core.cache import cache
+
+    cache.clear()  # the adjudication ranking is cached by ids, which repeat across tests
+    contexts = []
+
+    def open_as(user):
+        client = Client()
+        client.force_login(user)
+        context = lead_browser.new_context(viewport={"width": 1280, "height": 800})
+        context.add_cookies([{
+            "name": "sessionid", "value": client.cookies["sessionid"].value,
+            "url": live_server.url,
+        }])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a screenshot of the page under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path

@@ -1,0 +1,114 @@
+"""Lead pages: lead only (annotators and researchers 403, non-members 404), few queries."""
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+LEAD_PAGES = ["lead:settings", "lead:taxonomy", "lead:members", "lead:adjudication"]
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("page", LEAD_PAGES)
+def test_lead_pages_are_for_leads_only(page, project, lead, annotator, researcher, user):
+    url = reverse(page, args=[project.slug])
+    assert _client(annotator).get(url).status_code == 403
+    assert _client(researcher).get(url).status_code == 403
+    assert _client(user).get(url).status_code == 404
+    assert _client(lead).get(url).status_code == 200
+
+
+@pytest.mark.parametrize("page", LEAD_PAGES)
+def test_anonymous_visitors_are_sent_to_login(page, project, client):
+    response = client.get(reverse(page, args=[project.slug]))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("page", LEAD_PAGES)
+def test_lead_pages_run_a_bounded_number_of_queries(
+    page, project, lead, django_assert_max_num_queries
+):
+    client = _client(lead)
+    # Session, user, project, role, then the page's own reads (adjudication: its grouped pass
+    # inside a savepoint with SET LOCAL work_mem on PostgreSQL).
+    with django_assert_max_num_queries(14):
+        assert client.get(reverse(page, args=[project.slug])).status_code == 200
+
+
+def test_guidelines_preview_is_lead_only_and_sanitised(project, lead, annotator, researcher, user):
+    url = reverse("lead:guidelines-preview", args=[project.slug])
+    text = "# Rules\n\n**Bold** <script>alert(1)</script>"
+    for who, status in [(annotator, 403), (researcher, 403), (user, 404)]:
+        assert _client(who).post(url, {"text": text}).status_code == status
+    html = _client(lead).post(url, {"text": text}).json()["html"]
+    assert "<strong>Bold</strong>" in html and "<script>" not in html
+
+
+def test_settings_page_shows_the_guidelines_rendered_and_escaped(project, lead):
+    project.guidelines = "Label *carefully* <img src=x onerror=alert(1)>"
+    project.name = "<b>Maths</b>"
+    project.save()
+    body = _client(lead).get(reverse("lead:settings", args=[project.slug])).content.decode()
+    assert "<em>carefully</em>" in body
+    assert "<img src=x onerror" not in body and 'onerror="' not in body
+    assert "&lt;b&gt;Maths&lt;/b&gt;" in body
+
+
+def test_new_project_page_is_for_staff_and_leads(project, lead, user):
+    url = reverse("lead-new:project")
+    assert _client(user).get(url).status_code == 403
+    assert _client(lead).get(url).status_code == 200
+
+
+def _disputed(project, annotator, n_traces=3):
+    from labeling.services.labels import LabelInput, step_labels_set
+    from labeling.services.projects import membership_set
+    from tests.labeling.factories import TraceFactory, UserFactory
+    other = UserFactory(username="ann2")
+    membership_set(project=project, user=other, role="annotator")
+    traces = []
+    for i in range(n_traces):
+        trace = TraceFactory(project=project, steps=3, problem=f"<b>Problem</b> {i}")
+        step_labels_set(trace=trace, annotator=annotator, labels=[
+            LabelInput(0, "positive"), LabelInput(1, "neutral", rationale="<i>hmm</i>")])
+        step_labels_set(trace=trace, annotator=other, labels=[
+            LabelInput(0, "negative"), LabelInput(1, "negative")])
+        traces.append(trace)
+    return traces
+
+
+def test_adjudication_trace_page_is_for_leads_only(project, lead, annotator, researcher, user):
+    trace = _disputed(project, annotator, 1)[0]
+    url = reverse("lead:adjudication-trace", args=[project.slug, trace.pk])
+    assert _client(annotator).get(url).status_code == 403
+    assert _client(researcher).get(url).status_code == 403
+    assert _client(user).get(url).status_code == 404
+    body = _client(lead).get(url).content.decode()
+    assert "&lt;i&gt;hmm&lt;/i&gt;" in body and "<i>hmm</i>" not in body
+    assert _client(lead).get(reverse("lead:adjudication-trace", args=[project.slug, 99999])).status_code == 404
+
+
+def test_adjudication_list_query_count_does_not_grow_with_traces(
+    project, lead, annotator, django_assert_max_num_queries
+):
+    _disputed(project, annotator, 12)
+    client = _client(lead)
+    url = reverse("lead:adjudication", args=[project.slug])
+    with django_assert_max_num_queries(14):
+        body = client.get(url).content.decode()
+    assert body.count('data-testid="disputed-row"') == 12
+    assert "&lt;b&gt;Problem&lt;/b&gt;" in body
+
+
+def test_adjudication_trace_page_query_count_is_bounded(
+    project, lead, annotator, django_assert_max_num_queries
+):
+    trace = _disputed(project, annotator, 2)[0]
+    client = _client(lead)
+    with django_assert_max_num_queries(19):
+        assert client.get(reverse("lead:adjudication-trace", args=[project.slug, trace.pk])).status_code == 200
