@@ -1,0 +1,479 @@
+"""Trace imports: validate a whole file, then write it in one transaction with bulk inserts.
+
+The file is read twice and never held in memory: the first pass parses and validates every
+record and collects problems (up to settings.IMPORT_MAX_ERRORS); only a clean file gets the
+second pass, which writes batches inside one transaction. On PostgreSQL rows go in with COPY
+(ids drawn from the sequences first, so steps and labels can point at them); elsewhere with
+bulk_create. A trace is identified by the sha256 of its problem, steps and final answer, so
+importing a file twice adds nothing, and one solution rated by two PRM800K labelers becomes
+one trace with labels from two source annotators.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.files import File
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.utils import timezone
+
+from labeling.errors import ImportRejected
+from labeling.importers.detect import format_detect
+from labeling.importers.reader import line_count
+from labeling.importers.records import FORMATS, ImportIssue, SourceLabel, TraceRecord
+from labeling.importers.splitters import splitter_from_spec
+from labeling.importers.stream import records_iter
+from labeling.models import Category, ImportJob, Project, Step, StepLabel, Trace, User
+from labeling.services.projects import source_annotator_get_or_create
+
+BATCH_RECORDS = 2000
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ImportResult:
+    """What one import added, and what it found already there."""
+
+    format: str
+    records: int = 0
+    traces_added: int = 0
+    steps_added: int = 0
+    labels_added: int = 0
+    duplicates_skipped: int = 0
+    labels_skipped: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"{self.records} records ({self.format}): {self.traces_added} traces, "
+            f"{self.steps_added} steps and {self.labels_added} labels added; "
+            f"{self.duplicates_skipped} duplicate traces and {self.labels_skipped} "
+            f"existing labels skipped."
+        )
+
+
+def _reject(path: Path, issues: list[ImportIssue], *, truncated: bool = False) -> ImportRejected:
+    count = f"at least {len(issues)}" if truncated else str(len(issues))
+    noun = "problem" if len(issues) == 1 else "problems"
+    message = f"{path.name}: {count} {noun}; nothing was imported."
+    return ImportRejected(message, errors=[i.as_dict() for i in issues])
+
+
+class _TaxonomyMap:
+    """Source labels onto the project's current taxonomy: by key, else top-level by polarity."""
+
+    def __init__(self, project: Project) -> None:
+        categories: list[Category] = []
+        if project.taxonomy_version_id is not None:
+            categories = list(Category.objects.filter(version_id=project.taxonomy_version_id))
+        self.by_key = {c.key: c for c in categories}
+        self.by_polarity: dict[int, Category] = {}
+        for c in sorted(categories, key=lambda c: (c.position, c.pk)):
+            if c.parent_id is None:
+                self.by_polarity.setdefault(c.polarity, c)
+
+    def category(self, label: SourceLabel) -> Category | str:
+        """Return the category for a source label, or a message saying why there is none."""
+        if label.category:
+            category = self.by_key.get(label.category)
+            if category is None:
+                return f"category {label.category!r} is not in the project's taxonomy"
+            if category.polarity != label.polarity:
+                return (
+                    f"category {label.category!r} has polarity {category.polarity}, "
+                    f"not {label.polarity}"
+                )
+            return category
+        category = self.by_polarity.get(label.polarity)
+        if category is None:
+            return f"the project's taxonomy has no top-level category of polarity {label.polarity}"
+        return category
+
+
+_LIMITS = {
+    "id": Trace._meta.get_field("external_id").max_length,
+    "generator": Trace._meta.get_field("generator").max_length,
+}
+
+
+def _record_issues(record: TraceRecord, taxonomy: _TaxonomyMap) -> list[ImportIssue]:
+    issues: list[ImportIssue] = []
+    for field, value in (("id", record.external_id), ("generator", record.generator)):
+        if len(value) > _LIMITS[field]:
+            issues.append(ImportIssue(record.line, field, f"is longer than {_LIMITS[field]} characters"))
+    for label in record.labels:
+        if len(label.annotator) > 100:
+            issues.append(ImportIssue(record.line, "labels.annotator", "is longer than 100 characters"))
+        found = taxonomy.category(label)
+        if isinstance(found, str):
+            issues.append(ImportIssue(record.line, f"labels (step {label.step_index})", found))
+            break
+    return issues
+
+
+def trace_import(
+    *,
+    project: Project,
+    path: Path | str,
+    format: str = "auto",
+    splitter: str | None = None,
+    created_by: User | None = None,
+    job: ImportJob | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import every trace of a file into the project, all or nothing.
+
+    Raise ImportRejected listing each problem as {line, field, message} (up to
+    settings.IMPORT_MAX_ERRORS); then nothing is written. `progress(processed, total)` is
+    called with line numbers as the two passes go.
+    """
+    path = Path(path)
+    max_line = settings.IMPORT_MAX_LINE_BYTES
+    if not path.is_file():
+        raise _reject(path, [ImportIssue(0, "file", f"no such file: {path}")])
+    size = path.stat().st_size
+    if size > settings.IMPORT_MAX_UPLOAD_BYTES:
+        raise _reject(path, [ImportIssue(
+            0, "file", f"the file has {size} bytes, over the limit of {settings.IMPORT_MAX_UPLOAD_BYTES}"
+        )])
+    if format == "auto":
+        format = format_detect(path, max_line_bytes=max_line)
+    if format not in FORMATS:
+        raise _reject(path, [ImportIssue(0, "format", f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}")])
+    splitter = splitter or None
+    if splitter is not None and format != "text":
+        raise _reject(path, [ImportIssue(0, "splitter", f"a splitter applies to text files only, not to {format}")])
+    if format == "text":
+        try:
+            splitter_from_spec(splitter)
+        except ValueError as exc:
+            raise _reject(path, [ImportIssue(0, "splitter", str(exc))]) from exc
+
+    total = line_count(path)
+    report = progress or (lambda processed, total: None)
+    taxonomy = _TaxonomyMap(project)
+    result = ImportResult(format=format)
+
+    def records() -> Iterator[tuple[int, TraceRecord | list[ImportIssue]]]:
+        return records_iter(path, format=format, splitter=splitter, max_line_bytes=max_line)
+
+    issues: list[ImportIssue] = []
+    max_errors = settings.IMPORT_MAX_ERRORS
+    for line, item in records():
+        if isinstance(item, list):
+            issues.extend(item)
+        else:
+            result.records += 1
+            issues.extend(_record_issues(item, taxonomy))
+        if len(issues) >= max_errors:
+            raise _reject(path, issues[:max_errors], truncated=True)
+        report(line // 2, total)
+    if issues:
+        raise _reject(path, issues)
+    if result.records == 0:
+        raise _reject(path, [ImportIssue(1, "file", "the file holds no records")])
+
+    with transaction.atomic():
+        writer = _Writer(project=project, job=job, taxonomy=taxonomy, result=result)
+        stream = records()
+        while batch := list(islice(stream, BATCH_RECORDS)):
+            for line, item in batch:
+                if isinstance(item, list):  # the file changed between the passes
+                    raise _reject(path, item)
+            writer.write([item for _line, item in batch])  # type: ignore[misc]
+            report(total // 2 + batch[-1][0] // 2, total)
+    report(total, total)
+    return result
+
+
+def _merge_metadata(target: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """Append the incoming record's labelings (PRM800K labelers) to a trace's metadata."""
+    new = incoming.get("labelings")
+    if not isinstance(new, list):
+        return False
+    known = target.setdefault("labelings", [])
+    seen = {(x.get("labeler"), x.get("timestamp")) for x in known if isinstance(x, dict)}
+    changed = False
+    for labeling in new:
+        key = (labeling.get("labeler"), labeling.get("timestamp"))
+        if key not in seen:
+            known.append(labeling)
+            seen.add(key)
+            changed = True
+    return changed
+
+
+class _Writer:
+    """Write batches of validated records; PostgreSQL COPY, else bulk_create."""
+
+    def __init__(self, *, project: Project, job: ImportJob | None, taxonomy: _TaxonomyMap, result: ImportResult) -> None:
+        self.project = project
+        self.job_id = job.pk if job is not None else None
+        self.taxonomy = taxonomy
+        self.result = result
+        self.is_postgresql = connection.vendor == "postgresql"
+        self.annotator_ids: dict[tuple[str, str], int] = {}
+        self.now = timezone.now()
+
+    def annotator_id(self, source: str, name: str) -> int:
+        key = (source, name)
+        if key not in self.annotator_ids:
+            if name.startswith("source-"):
+                user = source_annotator_get_or_create(source=name[len("source-"):])
+            else:
+                user = source_annotator_get_or_create(source=source, labeler=name)
+            self.annotator_ids[key] = user.pk
+        return self.annotator_ids[key]
+
+    def write(self, batch: list[TraceRecord]) -> None:
+        hashes = [r.content_hash() for r in batch]
+        existing = dict(
+            Trace.objects.filter(project=self.project, content_hash__in=set(hashes))
+            .values_list("content_hash", "id")
+        )
+        new: dict[str, TraceRecord] = {}
+        touched: dict[int, list[TraceRecord]] = {}
+        for record, digest in zip(batch, hashes, strict=True):
+            if digest in existing:
+                self.result.duplicates_skipped += 1
+                touched.setdefault(existing[digest], []).append(record)
+            elif digest in new:
+                self.result.duplicates_skipped += 1
+                _merge_metadata(new[digest].metadata, record.metadata)
+            else:
+                new[digest] = record
+
+        trace_ids = self._insert_traces(new)
+        step_ids = self._insert_steps(new, trace_ids)
+        trace_ids.update(existing)
+        labelled_existing = {
+            existing[d] for r, d in zip(batch, hashes, strict=True) if d in existing and r.labels
+        }
+        taken: set[tuple[int, int]] = set()
+        if labelled_existing:
+            step_ids.update(
+                ((t, i), s) for s, t, i in
+                Step.objects.filter(trace_id__in=labelled_existing).values_list("id", "trace_id", "index")
+            )
+            taken.update(
+                StepLabel.objects.filter(trace_id__in=labelled_existing).values_list("step_id", "annotator_id")
+            )
+        rows: list[tuple] = []
+        for record, digest in zip(batch, hashes, strict=True):
+            trace_id = trace_ids[digest]
+            for label in record.labels:
+                step_id = step_ids[(trace_id, label.step_index)]
+                annotator_id = self.annotator_id(record.source, label.annotator)
+                if (step_id, annotator_id) in taken:
+                    self.result.labels_skipped += 1
+                    continue
+                taken.add((step_id, annotator_id))
+                category = self.taxonomy.category(label)
+                assert isinstance(category, Category)  # checked in the first pass
+                rows.append((step_id, trace_id, annotator_id, category.pk, category.polarity, label.is_unsure))
+        self._insert_labels(rows)
+        self._merge_existing_metadata(touched)
+
+    def _merge_existing_metadata(self, touched: dict[int, list[TraceRecord]]) -> None:
+        wanted = {t: rs for t, rs in touched.items() if any("labelings" in r.metadata for r in rs)}
+        if not wanted:
+            return
+        changed = []
+        for trace in Trace.objects.filter(pk__in=wanted).only("id", "metadata"):
+            if any([_merge_metadata(trace.metadata, r.metadata) for r in wanted[trace.pk]]):
+                changed.append(trace)
+        Trace.objects.bulk_update(changed, ["metadata"])
+
+    # PostgreSQL: ids come from the sequence first, then rows go in with COPY.
+
+    def _allocate_ids(self, model: type, count: int) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [model._meta.db_table, count],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+
+    def _copy(self, model: type, columns: list[str], rows: Iterable[tuple]) -> None:
+        quote = connection.ops.quote_name
+        sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _insert_traces(self, new: dict[str, TraceRecord]) -> dict[str, int]:
+        if not new:
+            return {}
+        self.result.traces_added += len(new)
+        if self.is_postgresql:
+            ids = self._allocate_ids(Trace, len(new))
+            self._copy(
+                Trace,
+                ["id", "project_id", "external_id", "problem", "final_answer", "ground_truth_answer",
+                 "is_outcome_correct", "generator", "metadata", "source_format", "content_hash",
+                 "step_count", "is_qc", "import_job_id", "created_at"],
+                (
+                    (pk, self.project.pk, r.external_id, r.problem, r.final_answer,
+                     r.ground_truth_answer, r.is_outcome_correct, r.generator,
+                     orjson.dumps(r.metadata).decode(), r.source_format, digest, len(r.steps),
+                     False, self.job_id, self.now)
+                    for pk, (digest, r) in zip(ids, new.items(), strict=True)
+                ),
+            )
+            return dict(zip(new, ids, strict=True))
+        traces = Trace.objects.bulk_create(
+            [
+                Trace(
+                    project=self.project, external_id=r.external_id, problem=r.problem,
+                    final_answer=r.final_answer, ground_truth_answer=r.ground_truth_answer,
+                    is_outcome_correct=r.is_outcome_correct, generator=r.generator,
+                    metadata=r.metadata, source_format=r.source_format, content_hash=digest,
+                    step_count=len(r.steps), import_job_id=self.job_id,
+                )
+                for digest, r in new.items()
+            ],
+            batch_size=500,
+        )
+        return {digest: t.pk for digest, t in zip(new, traces, strict=True)}
+
+    def _insert_steps(self, new: dict[str, TraceRecord], trace_ids: dict[str, int]) -> dict[tuple[int, int], int]:
+        items = [(trace_ids[d], i, text) for d, r in new.items() for i, text in enumerate(r.steps)]
+        if not items:
+            return {}
+        self.result.steps_added += len(items)
+        if self.is_postgresql:
+            ids = self._allocate_ids(Step, len(items))
+            self._copy(Step, ["id", "trace_id", "index", "text"],
+                       ((pk, t, i, text) for pk, (t, i, text) in zip(ids, items, strict=True)))
+            return {(t, i): pk for pk, (t, i, _text) in zip(ids, items, strict=True)}
+        steps = Step.objects.bulk_create(
+            [Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500
+        )
+        return {(s.trace_id, s.index): s.pk for s in steps}
+
+    def _insert_labels(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        self.result.labels_added += len(rows)
+        if self.is_postgresql:
+            self._copy(
+                StepLabel,
+                ["step_id", "trace_id", "annotator_id", "category_id", "polarity", "rationale",
+                 "is_unsure", "created_at", "updated_at"],
+                ((s, t, a, c, p, "", u, self.now, self.now) for s, t, a, c, p, u in rows),
+            )
+            return
+        StepLabel.objects.bulk_create(
+            [
+                StepLabel(step_id=s, trace_id=t, annotator_id=a, category_id=c, polarity=p, is_unsure=u)
+                for s, t, a, c, p, u in rows
+            ],
+            batch_size=500,
+        )
+
+
+# Import jobs: an uploaded file imported by a Celery task, with progress a client can poll.
+
+
+def import_job_create(
+    *, project: Project, upload: File, filename: str, format: str = "auto",
+    splitter: str = "", created_by: User | None = None,
+) -> ImportJob:
+    """Store an uploaded file as a pending import job of the project."""
+    if format != "auto" and format not in FORMATS:
+        raise ImportRejected(
+            f"Unknown format {format!r}.",
+            errors=[{"line": 0, "field": "format", "message": f"use auto or one of {', '.join(FORMATS)}"}],
+        )
+    job = ImportJob(
+        project=project, created_by=created_by, filename=filename[:255], format=format,
+        splitter=splitter or "",
+    )
+    job.file.save(Path(filename).name or "upload", upload, save=False)
+    job.save()
+    return job
+
+
+class _ProgressRecorder:
+    """Write a job's progress at most twice a second, where pollers can see it.
+
+    Inside the import's transaction an ORM update would stay invisible until commit, so on
+    PostgreSQL a second connection writes it (skipping the row if this transaction locks it).
+    SQLite allows one writer, so there progress is only written outside transactions.
+    """
+
+    interval = 0.5
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job_id = job.pk
+        self.last = 0.0
+        self.side = None
+
+    def __call__(self, processed: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval and processed < total:
+            return
+        self.last = now
+        if not connection.in_atomic_block:
+            ImportJob.objects.filter(pk=self.job_id).update(processed_lines=processed, total_lines=total)
+        elif connection.vendor == "postgresql":
+            if self.side is None:
+                self.side = connections.create_connection(DEFAULT_DB_ALIAS)
+            table = connection.ops.quote_name(ImportJob._meta.db_table)
+            with self.side.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET processed_lines = %s, total_lines = %s WHERE id = "
+                    f"(SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                    [processed, total, self.job_id],
+                )
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+            self.side = None
+
+
+def import_job_run(*, job: ImportJob) -> ImportJob:
+    """Run a pending import job, storing its result or its errors; a finished job is left as is."""
+    if job.state in (ImportJob.State.SUCCEEDED, ImportJob.State.FAILED):
+        return job
+    job.state = ImportJob.State.RUNNING
+    job.started_at = timezone.now()
+    job.save(update_fields=["state", "started_at"])
+    recorder = _ProgressRecorder(job)
+    try:
+        result = trace_import(
+            project=job.project, path=job.file.path, format=job.format or "auto",
+            splitter=job.splitter or None, created_by=job.created_by, job=job, progress=recorder,
+        )
+    except ImportRejected as exc:
+        job.state = ImportJob.State.FAILED
+        job.errors = exc.errors
+        job.result = {"detail": exc.message}
+    except OperationalError:
+        raise  # the task retries; the import rolled back
+    except Exception as exc:
+        job.state = ImportJob.State.FAILED
+        job.errors = [{"line": 0, "field": "file", "message": f"internal error: {exc}"}]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["state", "errors", "finished_at"])
+        raise
+    else:
+        job.state = ImportJob.State.SUCCEEDED
+        job.result = result.as_dict()
+        job.errors = []
+        total = line_count(job.file.path)
+        job.processed_lines = job.total_lines = total
+    finally:
+        recorder.close()
+    job.finished_at = timezone.now()
+    job.save(update_fields=["state", "result", "errors", "processed_lines", "total_lines", "finished_at"])
+    return job
