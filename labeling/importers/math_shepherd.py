@@ -14,6 +14,7 @@ from labeling.importers.records import Checker, SourceLabel, TraceRecord, is_int
 FORMAT = "math-shepherd"
 TAG = "ки"
 _STEP_ONE = re.compile(r"[Ss]tep 1\s*:")
+_MARKER = re.compile(r"^[Ss]tep \d+\s*:")
 
 
 def parse(obj: Any, *, line: int) -> TraceRecord:
@@ -52,7 +53,7 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     if not problem:
         check.add("input", "has no problem before 'Step 1:'")
     for i, step in enumerate(steps):
-        if not step:
+        if not _MARKER.sub("", step).strip():
             check.add(f"input.step[{i}]", "is an empty step")
     check.raise_if_any()
     return TraceRecord(

@@ -41,7 +41,8 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     ground_truth = check.string(record, "ground_truth_answer", required=False)
     generator = check.string(record, "generator", required=False)
     outcome = check.optional_bool(record, "outcome_correct")
-    metadata = record.get("metadata") or {}
+    metadata = record.get("metadata")
+    metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         check.add("metadata", f"must be an object, got {type_name(metadata)}")
         metadata = {}

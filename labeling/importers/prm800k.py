@@ -23,7 +23,7 @@ from typing import Any
 from labeling.importers.records import Checker, SourceLabel, TraceRecord, is_int, type_name
 
 FORMAT = "prm800k"
-_ANSWER = re.compile(r"^#\s*Answer\s*\n+(.*)$", re.DOTALL)
+_ANSWER = re.compile(r"(?:^|\n)#\s*Answer\s*\n+(.+?)\s*$", re.DOTALL)
 
 
 def parse(obj: Any, *, line: int) -> TraceRecord:
@@ -85,7 +85,7 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
         metadata["phase"] = 1
         steps, labels, sources = _phase1_path(check, positions, labeler)
         metadata["step_sources"] = sources
-        match = _ANSWER.match(steps[-1].strip()) if steps else None
+        match = _ANSWER.search(steps[-1]) if steps else None
         final_answer = match.group(1).strip() if match else ""
     metadata["labelings"] = [
         {
