@@ -252,33 +252,31 @@ class _Writer:
                 new[digest] = record
 
         trace_ids = self._insert_traces(new)
-        step_ids = self._insert_steps(new, trace_ids)
+        self._insert_steps(new, trace_ids)
         trace_ids.update(existing)
         labelled_existing = {
             existing[d] for r, d in zip(batch, hashes, strict=True) if d in existing and r.labels
         }
-        taken: set[tuple[int, int]] = set()
+        # Labels are keyed by (trace, step index, annotator) until they are written.
+        taken: set[tuple[int, int, int]] = set()
         if labelled_existing:
-            step_ids.update(
-                ((t, i), s) for s, t, i in
-                Step.objects.filter(trace_id__in=labelled_existing).values_list("id", "trace_id", "index")
-            )
             taken.update(
-                StepLabel.objects.filter(trace_id__in=labelled_existing).values_list("step_id", "annotator_id")
+                StepLabel.objects.filter(trace_id__in=labelled_existing)
+                .values_list("trace_id", "step__index", "annotator_id")
             )
         rows: list[tuple] = []
         for record, digest in zip(batch, hashes, strict=True):
             trace_id = trace_ids[digest]
             for label in record.labels:
-                step_id = step_ids[(trace_id, label.step_index)]
                 annotator_id = self.annotator_id(record.source, label.annotator)
-                if (step_id, annotator_id) in taken:
+                key = (trace_id, label.step_index, annotator_id)
+                if key in taken:
                     self.result.labels_skipped += 1
                     continue
-                taken.add((step_id, annotator_id))
+                taken.add(key)
                 category = self.taxonomy.category(label)
                 assert isinstance(category, Category)  # checked in the first pass
-                rows.append((step_id, trace_id, annotator_id, category.pk, category.polarity, label.is_unsure))
+                rows.append((trace_id, label.step_index, annotator_id, category.pk, category.polarity, label.is_unsure))
         self._insert_labels(rows)
         self._merge_existing_metadata(touched)
 
@@ -292,7 +290,7 @@ class _Writer:
                 changed.append(trace)
         Trace.objects.bulk_update(changed, ["metadata"])
 
-    # PostgreSQL: ids come from the sequence first, then rows go in with COPY.
+    # PostgreSQL: trace ids come from the sequence first, then rows go in with COPY.
 
     def _allocate_ids(self, model: type, count: int) -> list[int]:
         with connection.cursor() as cursor:
@@ -303,8 +301,11 @@ class _Writer:
             return sorted(row[0] for row in cursor.fetchall())
 
     def _copy(self, model: type, columns: list[str], rows: Iterable[tuple]) -> None:
+        self._copy_table(model._meta.db_table, columns, rows)
+
+    def _copy_table(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
         quote = connection.ops.quote_name
-        sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -344,37 +345,55 @@ class _Writer:
         )
         return {digest: t.pk for digest, t in zip(new, traces, strict=True)}
 
-    def _insert_steps(self, new: dict[str, TraceRecord], trace_ids: dict[str, int]) -> dict[tuple[int, int], int]:
-        items = [(trace_ids[d], i, text) for d, r in new.items() for i, text in enumerate(r.steps)]
-        if not items:
-            return {}
-        self.result.steps_added += len(items)
+    def _insert_steps(self, new: dict[str, TraceRecord], trace_ids: dict[str, int]) -> None:
+        if not new:
+            return
+        items = ((trace_ids[d], i, text) for d, r in new.items() for i, text in enumerate(r.steps))
+        self.result.steps_added += sum(len(r.steps) for r in new.values())
         if self.is_postgresql:
-            ids = self._allocate_ids(Step, len(items))
-            self._copy(Step, ["id", "trace_id", "index", "text"],
-                       ((pk, t, i, text) for pk, (t, i, text) in zip(ids, items, strict=True)))
-            return {(t, i): pk for pk, (t, i, _text) in zip(ids, items, strict=True)}
-        steps = Step.objects.bulk_create(
-            [Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500
-        )
-        return {(s.trace_id, s.index): s.pk for s in steps}
+            self._copy(Step, ["trace_id", "index", "text"], items)
+            return
+        Step.objects.bulk_create([Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500)
 
     def _insert_labels(self, rows: list[tuple]) -> None:
+        """Insert (trace id, step index, annotator id, category id, polarity, is_unsure) rows."""
         if not rows:
             return
         self.result.labels_added += len(rows)
         if self.is_postgresql:
-            self._copy(
-                StepLabel,
-                ["step_id", "trace_id", "annotator_id", "category_id", "polarity", "rationale",
-                 "is_unsure", "created_at", "updated_at"],
-                ((s, t, a, c, p, "", u, self.now, self.now) for s, t, a, c, p, u in rows),
+            # Steps went in without ids read back: the database joins labels to their steps.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS import_label_rows (trace_id bigint, "
+                    "step_index integer, annotator_id bigint, category_id bigint, "
+                    "polarity smallint, is_unsure boolean) ON COMMIT DROP"
+                )
+            self._copy_table(
+                "import_label_rows",
+                ["trace_id", "step_index", "annotator_id", "category_id", "polarity", "is_unsure"],
+                rows,
             )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO labeling_steplabel (step_id, trace_id, annotator_id, category_id, "
+                    "polarity, rationale, is_unsure, created_at, updated_at) "
+                    "SELECT s.id, r.trace_id, r.annotator_id, r.category_id, r.polarity, '', "
+                    "r.is_unsure, %s, %s FROM import_label_rows r JOIN labeling_step s "
+                    "ON s.trace_id = r.trace_id AND s.index = r.step_index",
+                    [self.now, self.now],
+                )
+                cursor.execute("TRUNCATE import_label_rows")
             return
+        trace_ids = {r[0] for r in rows}
+        step_ids = {
+            (t, i): s for s, t, i in
+            Step.objects.filter(trace_id__in=trace_ids).values_list("id", "trace_id", "index")
+        }
         StepLabel.objects.bulk_create(
             [
-                StepLabel(step_id=s, trace_id=t, annotator_id=a, category_id=c, polarity=p, is_unsure=u)
-                for s, t, a, c, p, u in rows
+                StepLabel(step_id=step_ids[(t, i)], trace_id=t, annotator_id=a, category_id=c,
+                          polarity=p, is_unsure=u)
+                for t, i, a, c, p, u in rows
             ],
             batch_size=500,
         )
