@@ -1,26 +1,31 @@
-"""Trace imports: validate a whole file, then write it in one transaction with bulk inserts.
+"""Trace imports: stream a file into a project in one transaction, all or nothing.
 
-The file is read twice and never held in memory: the first pass parses and validates every
-record and collects problems (up to settings.IMPORT_MAX_ERRORS); only a clean file gets the
-second pass, which writes batches inside one transaction. On PostgreSQL rows go in with COPY
-(ids drawn from the sequences first, so steps and labels can point at them); elsewhere with
-bulk_create. A trace is identified by the sha256 of its problem, steps and final answer, so
-importing a file twice adds nothing, and one solution rated by two PRM800K labelers becomes
-one trace with labels from two source annotators.
+The file is never held in memory. One pass reads, validates and writes it in batches inside a
+transaction; every record is validated even after a problem (up to settings.IMPORT_MAX_ERRORS)
+so the caller sees them all, and any problem rolls the whole import back. On PostgreSQL rows go
+in with COPY; elsewhere with bulk_create. A trace is identified by the sha256 of its problem,
+steps and final answer, so importing a file twice adds nothing, and one solution rated by two
+PRM800K labelers becomes one trace with labels from two source annotators.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 from django.conf import settings
 from django.core.files import File
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 
 from labeling.errors import ImportRejected
@@ -165,31 +170,33 @@ def trace_import(
     def records() -> Iterator[tuple[int, TraceRecord | list[ImportIssue]]]:
         return records_iter(path, format=format, splitter=splitter, max_line_bytes=max_line)
 
+    # One pass: batches are written as soon as they are read, inside one transaction, while
+    # every record is still validated; any problem rolls the whole import back.
     issues: list[ImportIssue] = []
     max_errors = settings.IMPORT_MAX_ERRORS
-    for line, item in records():
-        if isinstance(item, list):
-            issues.extend(item)
-        else:
-            result.records += 1
-            issues.extend(_record_issues(item, taxonomy))
-        if len(issues) >= max_errors:
-            raise _reject(path, issues[:max_errors], truncated=True)
-        report(line // 2, total)
-    if issues:
-        raise _reject(path, issues)
-    if result.records == 0:
-        raise _reject(path, [ImportIssue(1, "file", "the file holds no records")])
-
     with transaction.atomic():
         writer = _Writer(project=project, job=job, taxonomy=taxonomy, result=result)
-        stream = records()
-        while batch := list(islice(stream, BATCH_RECORDS)):
-            for line, item in batch:
-                if isinstance(item, list):  # the file changed between the passes
-                    raise _reject(path, item)
-            writer.write([item for _line, item in batch])  # type: ignore[misc]
-            report(total // 2 + batch[-1][0] // 2, total)
+        batch: list[TraceRecord] = []
+        for line, item in records():
+            if isinstance(item, list):
+                issues.extend(item)
+            else:
+                result.records += 1
+                issues.extend(_record_issues(item, taxonomy))
+                if not issues:
+                    batch.append(item)
+            if len(issues) >= max_errors:
+                raise _reject(path, issues[:max_errors], truncated=True)
+            if len(batch) >= BATCH_RECORDS:
+                writer.write(batch)
+                batch = []
+            report(line, total)
+        if issues:
+            raise _reject(path, issues)
+        if result.records == 0:
+            raise _reject(path, [ImportIssue(1, "file", "the file holds no records")])
+        writer.write(batch)
+        writer.finish()
     report(total, total)
     return result
 
@@ -222,6 +229,44 @@ class _Writer:
         self.is_postgresql = connection.vendor == "postgresql"
         self.annotator_ids: dict[tuple[str, str], int] = {}
         self.now = timezone.now()
+        self.locks_foreign_keys = self.is_postgresql and self._skip_row_foreign_key_checks()
+
+    def _skip_row_foreign_key_checks(self) -> bool:
+        """On PostgreSQL, check foreign keys once per parent row instead of once per new row.
+
+        PostgreSQL checks a foreign key with a trigger per inserted row, which costs more than
+        the COPY itself. Every reference this import writes is correct by construction (new
+        steps point at traces it just made, labels are joined to their steps), so the per-row
+        triggers are switched off for this transaction (session_replication_role, when the
+        database role may set it and settings.IMPORT_PG_BULK_FK_LOCKS is on) and the parent
+        rows (project, job, categories, annotators, existing traces) are locked FOR KEY SHARE
+        instead, which is what the triggers would do to keep them from being deleted.
+        """
+        if not settings.IMPORT_PG_BULK_FK_LOCKS:
+            return False
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+        except DatabaseError:
+            return False
+        self._lock("labeling_project", [self.project.pk])
+        if self.job_id is not None:
+            self._lock("labeling_importjob", [self.job_id])
+        self._lock("labeling_category", [c.pk for c in self.taxonomy.by_key.values()])
+        return True
+
+    def _lock(self, table: str, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])
+
+    def finish(self) -> None:
+        """Switch per-row foreign-key checks back on for the rest of the transaction."""
+        if self.locks_foreign_keys:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = origin")
 
     def annotator_id(self, source: str, name: str) -> int:
         key = (source, name)
@@ -231,6 +276,8 @@ class _Writer:
             else:
                 user = source_annotator_get_or_create(source=source, labeler=name)
             self.annotator_ids[key] = user.pk
+            if self.locks_foreign_keys:
+                self._lock("labeling_user", [user.pk])
         return self.annotator_ids[key]
 
     def write(self, batch: list[TraceRecord]) -> None:
@@ -257,6 +304,8 @@ class _Writer:
         labelled_existing = {
             existing[d] for r, d in zip(batch, hashes, strict=True) if d in existing and r.labels
         }
+        if self.locks_foreign_keys:
+            self._lock("labeling_trace", labelled_existing)
         # Labels are keyed by (trace, step index, annotator) until they are written.
         taken: set[tuple[int, int, int]] = set()
         if labelled_existing:
@@ -450,7 +499,7 @@ class _ProgressRecorder:
             with self.side.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {table} SET processed_lines = %s, total_lines = %s WHERE id = "
-                    f"(SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                    f"(SELECT id FROM {table} WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED)",
                     [processed, total, self.job_id],
                 )
 
