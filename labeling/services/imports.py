@@ -201,6 +201,13 @@ def trace_import(
     return result
 
 
+def _copy_text(value: str) -> str:
+    """Escape a string for PostgreSQL's COPY text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+
+
 def _merge_metadata(target: dict[str, Any], incoming: dict[str, Any]) -> bool:
     """Append the incoming record's labelings (PRM800K labelers) to a trace's metadata."""
     new = incoming.get("labelings")
@@ -359,6 +366,20 @@ class _Writer:
             for row in rows:
                 copy.write_row(row)
 
+    def _copy_lines(self, table: str, columns: list[str], lines: Iterable[str]) -> None:
+        """COPY rows already in PostgreSQL's text format (see _copy_text); faster than write_row."""
+        quote = connection.ops.quote_name
+        sql = f"COPY {quote(table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            chunk: list[str] = []
+            for line in lines:
+                chunk.append(line)
+                if len(chunk) >= 5000:
+                    copy.write("".join(chunk))
+                    chunk = []
+            if chunk:
+                copy.write("".join(chunk))
+
     def _insert_traces(self, new: dict[str, TraceRecord]) -> dict[str, int]:
         if not new:
             return {}
@@ -400,7 +421,10 @@ class _Writer:
         items = ((trace_ids[d], i, text) for d, r in new.items() for i, text in enumerate(r.steps))
         self.result.steps_added += sum(len(r.steps) for r in new.values())
         if self.is_postgresql:
-            self._copy(Step, ["trace_id", "index", "text"], items)
+            self._copy_lines(
+                Step._meta.db_table, ["trace_id", "index", "text"],
+                (f"{t}\t{i}\t{_copy_text(text)}\n" for t, i, text in items),
+            )
             return
         Step.objects.bulk_create([Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500)
 
@@ -417,10 +441,10 @@ class _Writer:
                     "step_index integer, annotator_id bigint, category_id bigint, "
                     "polarity smallint, is_unsure boolean) ON COMMIT DROP"
                 )
-            self._copy_table(
+            self._copy_lines(
                 "import_label_rows",
                 ["trace_id", "step_index", "annotator_id", "category_id", "polarity", "is_unsure"],
-                rows,
+                (f"{t}\t{i}\t{a}\t{c}\t{p}\t{'t' if u else 'f'}\n" for t, i, a, c, p, u in rows),
             )
             with connection.cursor() as cursor:
                 cursor.execute(

@@ -289,3 +289,34 @@ def test_progress_reaches_the_total(project, fixtures_dir):
                  progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (3, 3)
     assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+
+
+def test_step_text_survives_exactly_with_backslashes_tabs_and_newlines(project, tmp_path):
+    tricky = ["\\frac{1}{2}\tand\r\n\\\\n literal", "ünï ∑ 😀 \\N", "line\nbreak\\"]
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps({"problem": "p\\q", "steps": tricky, "metadata": {"k": "a\tb"}}) + "\n")
+    trace_import(project=project, path=path)
+    trace = Trace.objects.get()
+    assert list(trace.steps.order_by("index").values_list("text", flat=True)) == tricky
+    assert trace.problem == "p\\q" and trace.metadata == {"k": "a\tb"}
+
+
+def test_the_fast_path_and_the_per_row_checks_write_the_same_rows(project, fixtures_dir, settings):
+    """On PostgreSQL the import may skip per-row FK triggers; both ways give the same data."""
+    from django.db import connection
+
+    settings.IMPORT_PG_BULK_FK_LOCKS = False
+    trace_import(project=project, path=_fixture(fixtures_dir, "prm800k_phase2_sample.jsonl"))
+    settings.IMPORT_PG_BULK_FK_LOCKS = True
+    other = project_create(name="Other", slug="other")
+    trace_import(project=other, path=_fixture(fixtures_dir, "prm800k_phase2_sample.jsonl"))
+
+    def rows(p):
+        return sorted(StepLabel.objects.filter(trace__project=p).values_list(
+            "step__index", "step__trace__external_id", "annotator__username", "polarity", "category__key"))
+
+    assert rows(project) == rows(other) and len(rows(project)) == 76
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone()[0] == "origin"
