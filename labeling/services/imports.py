@@ -9,6 +9,8 @@ PRM800K labelers becomes one trace with labels from two source annotators.
 """
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -177,7 +179,7 @@ def trace_import(
     with transaction.atomic():
         writer = _Writer(project=project, job=job, taxonomy=taxonomy, result=result)
         batch: list[TraceRecord] = []
-        for line, item in records():
+        for line, item in _prefetched(records(), size=BATCH_RECORDS):
             if isinstance(item, list):
                 issues.extend(item)
             else:
@@ -199,6 +201,60 @@ def trace_import(
         writer.finish()
     report(total, total)
     return result
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def _prefetched(items: Iterator[Any], *, size: int) -> Iterator[Any]:
+    """Yield what `items` yields, produced ahead by a thread so parsing overlaps database waits.
+
+    Parsing is pure Python; psycopg releases the GIL while it waits for PostgreSQL, so the
+    next records get parsed while the server ingests the previous batch.
+    """
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=size)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(_Failure(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="trace-import-parser", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _copy_text(value: str) -> str:

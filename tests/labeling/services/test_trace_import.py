@@ -320,3 +320,32 @@ def test_the_fast_path_and_the_per_row_checks_write_the_same_rows(project, fixtu
         with connection.cursor() as cursor:
             cursor.execute("SHOW session_replication_role")
             assert cursor.fetchone()[0] == "origin"
+
+
+def test_prefetching_keeps_order_passes_errors_and_stops_the_reader_early():
+    from labeling.services.imports import _prefetched
+
+    assert list(_prefetched(iter(range(50)), size=3)) == list(range(50))
+
+    def broken():
+        yield 1
+        raise ValueError("bad read")
+
+    with pytest.raises(ValueError, match="bad read"):
+        list(_prefetched(broken(), size=2))
+
+    closed = []
+
+    def endless():
+        try:
+            n = 0
+            while True:
+                yield n
+                n += 1
+        finally:
+            closed.append(True)
+
+    stream = _prefetched(endless(), size=2)
+    assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
+    stream.close()
+    assert closed == [True]
