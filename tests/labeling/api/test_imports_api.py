@@ -3,11 +3,12 @@ import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from rest_framework.test import APIClient
 
 from annotator import settings as annotator_settings
 from labeling.models import ImportJob, Step, StepLabel, Trace
-from labeling.services.imports import import_job_create
+from labeling.services.imports import _ProgressRecorder, import_job_create
 from labeling.services.projects import project_create
 from tests.labeling.factories import UserFactory
 
@@ -160,3 +161,25 @@ def test_a_real_worker_imports_an_upload(celery_worker_process, fixtures_dir, se
     assert Trace.objects.filter(project__slug="worker-proj").count() == 9
     assert StepLabel.objects.filter(trace__project__slug="worker-proj").count() == 76
     ImportJob.objects.get(pk=job["id"]).file.delete(save=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_written_where_pollers_see_it(project):
+    """Outside a transaction the job row is updated; inside one, PostgreSQL uses a side connection."""
+    job = import_job_create(project=project, upload=SimpleUploadedFile("a.jsonl", b"{}"), filename="a.jsonl")
+    record = _ProgressRecorder(job)
+    record(3, 10)
+    job.refresh_from_db()
+    assert (job.processed_lines, job.total_lines) == (3, 10)
+    poller = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with transaction.atomic():
+            record(10, 10)
+            with poller.cursor() as cursor:
+                cursor.execute("SELECT processed_lines FROM labeling_importjob WHERE id = %s", [job.pk])
+                seen = cursor.fetchone()[0]
+    finally:
+        poller.close()
+        record.close()
+    # SQLite has one writer, so there progress waits for the end of the transaction.
+    assert seen == (10 if connection.vendor == "postgresql" else 3)
