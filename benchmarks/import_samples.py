@@ -6,6 +6,7 @@ For each file: records, traces, trace steps, labeled steps, labels and source an
 a second import that must add nothing. PRM800K's SOURCES.md step counts (42 and 76) count
 `label.steps` (rated positions); trace steps differ (see the notes printed at the end).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,10 @@ def main(argv: list[str]) -> None:
     from labeling.services.projects import project_create
 
     call_command("migrate", verbosity=0)
-    print(f"{'file':<42} {'format':<13} {'records':>7} {'traces':>6} {'steps':>6} "
-          f"{'labeled':>7} {'labels':>6} {'annotators':>10}  re-import")
+    print(
+        f"{'file':<42} {'format':<13} {'records':>7} {'traces':>6} {'steps':>6} "
+        f"{'labeled':>7} {'labels':>6} {'annotators':>10}  re-import"
+    )
     ok = True
     for path in files:
         project = project_create(name=path.stem, slug=path.stem.replace("_", "-"))
@@ -51,9 +54,12 @@ def main(argv: list[str]) -> None:
         nothing_new = (again.traces_added, again.steps_added, again.labels_added) == (0, 0, 0)
         ok &= nothing_new and sources <= {True}
         ok &= Trace.objects.filter(project=project).count() == result.traces_added
-        print(f"{path.name:<42} {result.format:<13} {result.records:>7} {result.traces_added:>6} "
-              f"{result.steps_added:>6} {labeled_steps:>7} {result.labels_added:>6} {annotators:>10}  "
-              f"{'adds nothing' if nothing_new else 'ADDED ROWS'} ({again.duplicates_skipped} duplicates)")
+        print(
+            f"{path.name:<42} {result.format:<13} {result.records:>7} {result.traces_added:>6} "
+            f"{result.steps_added:>6} {labeled_steps:>7} {result.labels_added:>6} "
+            f"{annotators:>10}  {'adds nothing' if nothing_new else 'ADDED ROWS'} "
+            f"({again.duplicates_skipped} duplicates)"
+        )
     print(
         "\nPRM800K: trace steps are the labeled path (phase 1: chosen or human completion; the\n"
         "give-up record ends before its last, unchosen position, so 41 of 42 positions) or all\n"

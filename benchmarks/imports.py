@@ -1,12 +1,13 @@
 """Import speed and memory: N traces x 10 steps of native JSONL into PostgreSQL and SQLite.
 
     python -m benchmarks imports [--sizes 10000,20000] [--steps 10] [--no-labels]
-                                 [--pg postgres://postgres@127.0.0.1:5432/bench_imports] [--skip-sqlite]
+        [--pg postgres://postgres@127.0.0.1:5432/bench_imports] [--skip-pg] [--skip-sqlite]
 
 Each import runs in a fresh child process against a fresh database (the PostgreSQL database
 is created and dropped here), so the peak RSS it reports is that import's alone. Running two
 sizes shows whether memory grows with the file: it should not, as the file is streamed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = ("add subtract multiply divide both sides by the equation gives so therefore we get "
-         "term factor root square sum product value answer check result then next").split()
+WORDS = (
+    "add subtract multiply divide both sides by the equation gives so therefore we get "
+    "term factor root square sum product value answer check result then next"
+).split()
 
 
 def generate(path: Path, *, traces: int, steps: int, labels: bool, seed: int = 0) -> int:
@@ -31,7 +34,9 @@ def generate(path: Path, *, traces: int, steps: int, labels: bool, seed: int = 0
     with open(path, "w", encoding="utf-8") as f:
         for i in range(traces):
             step_texts = [
-                f"Step {j + 1}: " + " ".join(rng.choices(WORDS, k=40)) + f" = {rng.randint(0, 10**6)}."
+                f"Step {j + 1}: "
+                + " ".join(rng.choices(WORDS, k=40))
+                + f" = {rng.randint(0, 10**6)}."
                 for j in range(steps)
             ]
             record = {
@@ -68,15 +73,28 @@ def _child(db_url: str, file: str) -> None:
     result = trace_import(project=project, path=file, format="native")
     seconds = time.perf_counter() - start
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({
-        "seconds": seconds, "traces": result.traces_added, "steps": result.steps_added,
-        "labels": result.labels_added, "rss_before_kb": rss_before, "rss_peak_kb": rss_after,
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "traces": result.traces_added,
+                "steps": result.steps_added,
+                "labels": result.labels_added,
+                "rss_before_kb": rss_before,
+                "rss_peak_kb": rss_after,
+            }
+        )
+    )
 
 
 def _manage(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def _psql_admin(pg_url: str, sql: str) -> None:
@@ -90,12 +108,21 @@ def _psql_admin(pg_url: str, sql: str) -> None:
 def _run_one(db_url: str, file: Path) -> dict:
     # Production settings: with DEBUG on, Django keeps the SQL of the last 9,000 queries, which
     # for bulk_create on SQLite would show up as memory use.
-    env = {**os.environ, "DATABASE_URL": db_url, "CELERY_BROKER_URL": "memory://",
-           "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "benchmark-only-secret-key"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "CELERY_BROKER_URL": "memory://",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "benchmark-only-secret-key",
+    }
     _manage(env, "migrate", "-v0")
     out = subprocess.run(
         [sys.executable, "-m", "benchmarks.imports", "--child", db_url, str(file)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 

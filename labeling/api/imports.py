@@ -1,4 +1,5 @@
 """Import endpoints: a lead uploads a trace file; a Celery task imports it; clients poll the job."""
+
 from django.conf import settings
 from django.db import transaction
 from django.urls import path
@@ -29,8 +30,19 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportJob
         fields = [
-            "id", "filename", "format", "splitter", "state", "processed_lines", "total_lines",
-            "result", "errors", "created_by", "created_at", "started_at", "finished_at",
+            "id",
+            "filename",
+            "format",
+            "splitter",
+            "state",
+            "processed_lines",
+            "total_lines",
+            "result",
+            "errors",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
 
 
@@ -103,9 +115,11 @@ class ImportListCreateApi(ProjectScopedMixin, APIView):
         data.is_valid(raise_exception=True)
         with transaction.atomic():
             job = import_job_create(
-                project=project, upload=data.validated_data["file"],
+                project=project,
+                upload=data.validated_data["file"],
                 filename=data.validated_data["file"].name,
-                format=data.validated_data["format"], splitter=data.validated_data["splitter"],
+                format=data.validated_data["format"],
+                splitter=data.validated_data["splitter"],
                 created_by=request.user,
             )
             transaction.on_commit(lambda: trace_import_task.delay(job.pk))
@@ -125,7 +139,8 @@ class ImportDetailApi(ProjectScopedMixin, APIView):
     def get(self, request, slug: str, pk: int):
         job = (
             ImportJob.objects.filter(project=self.get_project(), pk=pk)
-            .select_related("created_by").first()
+            .select_related("created_by")
+            .first()
         )
         if job is None:
             return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)

@@ -1,4 +1,5 @@
 """Guess a file's format from its first record."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,7 +21,8 @@ def format_of_record(record: Any) -> str | None:
         return "math-shepherd"
     if "steps" in keys and "problem" in keys:
         if "final_answer_correct" in keys or (
-            "label" in keys and not isinstance(record.get("label"), list | dict)
+            "label" in keys
+            and not isinstance(record.get("label"), list | dict)
             and "labels" not in keys
         ):
             return "processbench"

@@ -4,6 +4,7 @@ Step 1 is glued onto the problem in `input`, so the problem is split off at "Ste
 "step 1:"). Step texts keep their "Step N:" prefix as in the source. `+` is positive and `-`
 negative; the labels are automatic (rollout-based) and belong to `source-math-shepherd`.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,7 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
         check.raise_if_any()
     assert match is not None
     problem = pieces[0][: match.start()].strip()
-    steps = [pieces[0][match.start():].strip()] + [p.strip() for p in pieces[1:]]
+    steps = [pieces[0][match.start() :].strip()] + [p.strip() for p in pieces[1:]]
     if not problem:
         check.add("input", "has no problem before 'Step 1:'")
     for i, step in enumerate(steps):
@@ -57,8 +58,13 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
             check.add(f"input.step[{i}]", "is an empty step")
     check.raise_if_any()
     return TraceRecord(
-        problem=problem, steps=steps, source_format=FORMAT, source=FORMAT, line=line,
-        external_id=external_id, metadata={"task": task} if task else {},
+        problem=problem,
+        steps=steps,
+        source_format=FORMAT,
+        source=FORMAT,
+        line=line,
+        external_id=external_id,
+        metadata={"task": task} if task else {},
         labels=[SourceLabel(i, p) for i, p in enumerate(polarities)],
     )
 
@@ -72,7 +78,7 @@ def _tag_values(check: Checker, label_text: str, pieces: list[str]) -> list[int]
             check.add("label", f"does not repeat the input's text before step tag {i + 1}")
             return []
         cursor += len(piece)
-        mark = label_text[cursor: cursor + 1]
+        mark = label_text[cursor : cursor + 1]
         if mark not in ("+", "-"):
             check.add("label", f"must hold + or - at step tag {i + 1}, found {mark or 'the end'!r}")
             return []

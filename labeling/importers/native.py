@@ -19,6 +19,7 @@ A file may also be one JSON array of such objects. Labels arrive as source-annot
 annotator "alice" becomes the non-person user `source-native-alice`; a name that already starts
 with "source-" (an exported source annotator) is kept as it is.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,9 +50,18 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     labels = parse_labels(check, record.get("labels"), step_count=len(steps))
     check.raise_if_any()
     return TraceRecord(
-        problem=problem, steps=steps, source_format=FORMAT, source=FORMAT, line=line,
-        final_answer=final_answer, ground_truth_answer=ground_truth, is_outcome_correct=outcome,
-        generator=generator, external_id=external_id, metadata=metadata, labels=labels,
+        problem=problem,
+        steps=steps,
+        source_format=FORMAT,
+        source=FORMAT,
+        line=line,
+        final_answer=final_answer,
+        ground_truth_answer=ground_truth,
+        is_outcome_correct=outcome,
+        generator=generator,
+        external_id=external_id,
+        metadata=metadata,
+        labels=labels,
     )
 
 
@@ -85,7 +95,10 @@ def parse_labels(check: Checker, value: Any, *, step_count: int) -> list[SourceL
             continue
         step = item.get("step")
         if not is_int(step):
-            check.add(f"{name}.step", "missing" if step is None else f"must be an integer, got {type_name(step)}")
+            check.add(
+                f"{name}.step",
+                "missing" if step is None else f"must be an integer, got {type_name(step)}",
+            )
             continue
         if not 0 <= step < step_count:
             check.add(f"{name}.step", f"is {step}, but the trace has steps 0 to {step_count - 1}")
@@ -103,7 +116,9 @@ def parse_labels(check: Checker, value: Any, *, step_count: int) -> list[SourceL
             check.add(f"{name}.unsure", f"must be true or false, got {type_name(unsure)}")
             continue
         if (annotator, step) in seen:
-            check.add(f"{name}.step", f"annotator {annotator or '(source)'!r} labels step {step} twice")
+            check.add(
+                f"{name}.step", f"annotator {annotator or '(source)'!r} labels step {step} twice"
+            )
             continue
         seen.add((annotator, step))
         labels.append(SourceLabel(step, polarity, annotator, unsure, category))

@@ -15,6 +15,7 @@ else (generation, QC flags, finish_reason, total_time, the pre-generated answer 
 score, and the whole `label.steps` tree with its alternatives) is kept in the metadata, so an
 export can rebuild the record.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,14 +50,19 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     assert question is not None and label is not None
 
     problem = check.string(question, "problem", name="question.problem")
-    ground_truth = check.string(question, "ground_truth_answer", name="question.ground_truth_answer", required=False)
+    ground_truth = check.string(
+        question, "ground_truth_answer", name="question.ground_truth_answer", required=False
+    )
     finish_reason = check.string(label, "finish_reason", name="label.finish_reason", required=False)
     total_time = label.get("total_time")
     if total_time is not None and not isinstance(total_time, int | float):
         check.add("label.total_time", f"must be a number, got {type_name(total_time)}")
     label_steps = label.get("steps")
     if not isinstance(label_steps, list):
-        check.add("label.steps", "missing" if label_steps is None else f"must be a list, got {type_name(label_steps)}")
+        check.add(
+            "label.steps",
+            "missing" if label_steps is None else f"must be a list, got {type_name(label_steps)}",
+        )
         label_steps = []
     positions = [_position(check, k, s) for k, s in enumerate(label_steps)]
 
@@ -79,7 +85,9 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
         labels = _phase2_labels(check, positions, steps, labeler)
         final_answer = question.get("pre_generated_answer") or ""
         if not isinstance(final_answer, str):
-            check.add("question.pre_generated_answer", f"must be a string, got {type_name(final_answer)}")
+            check.add(
+                "question.pre_generated_answer", f"must be a string, got {type_name(final_answer)}"
+            )
             final_answer = ""
     else:
         metadata["phase"] = 1
@@ -89,15 +97,25 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
         final_answer = match.group(1).strip() if match else ""
     metadata["labelings"] = [
         {
-            "labeler": labeler, "timestamp": timestamp, "finish_reason": finish_reason,
-            "total_time": total_time, "label_steps": label_steps,
+            "labeler": labeler,
+            "timestamp": timestamp,
+            "finish_reason": finish_reason,
+            "total_time": total_time,
+            "label_steps": label_steps,
         }
     ]
     check.raise_if_any()
     return TraceRecord(
-        problem=problem, steps=steps, source_format=FORMAT, source=FORMAT, line=line,
-        final_answer=final_answer, ground_truth_answer=ground_truth,
-        external_id=f"{labeler}/{timestamp}", metadata=metadata, labels=labels,
+        problem=problem,
+        steps=steps,
+        source_format=FORMAT,
+        source=FORMAT,
+        line=line,
+        final_answer=final_answer,
+        ground_truth_answer=ground_truth,
+        external_id=f"{labeler}/{timestamp}",
+        metadata=metadata,
+        labels=labels,
     )
 
 
@@ -127,10 +145,17 @@ def _position(check: Checker, k: int, value: Any) -> _Position:
             valid.append({"text": "", "rating": None, "flagged": None})
             continue
         if not isinstance(c.get("text"), str):
-            check.add(f"{cname}.text", "missing" if "text" not in c else f"must be a string, got {type_name(c.get('text'))}")
+            check.add(
+                f"{cname}.text",
+                "missing"
+                if "text" not in c
+                else f"must be a string, got {type_name(c.get('text'))}",
+            )
         _rating(check, c, cname)
         if c.get("flagged") is not None and not isinstance(c.get("flagged"), bool):
-            check.add(f"{cname}.flagged", f"must be true, false or null, got {type_name(c['flagged'])}")
+            check.add(
+                f"{cname}.flagged", f"must be true, false or null, got {type_name(c['flagged'])}"
+            )
         valid.append(c)
     human = value.get("human_completion")
     if isinstance(human, str):
@@ -145,10 +170,14 @@ def _position(check: Checker, k: int, value: Any) -> _Position:
     chosen = value.get("chosen_completion")
     if chosen is not None:
         if not is_int(chosen):
-            check.add(f"{name}.chosen_completion", f"must be an integer or null, got {type_name(chosen)}")
+            check.add(
+                f"{name}.chosen_completion", f"must be an integer or null, got {type_name(chosen)}"
+            )
             chosen = None
         elif not 0 <= chosen < len(valid):
-            check.add(f"{name}.chosen_completion", f"is {chosen}, but there are {len(valid)} completions")
+            check.add(
+                f"{name}.chosen_completion", f"is {chosen}, but there are {len(valid)} completions"
+            )
             chosen = None
     return _Position(valid, human, chosen)
 
@@ -185,7 +214,9 @@ def _phase1_path(
         steps.append(text)
         sources.append(source)
     if not steps and positions:
-        check.add("label.steps[0]", "neither a chosen nor a human completion: the trace has no step")
+        check.add(
+            "label.steps[0]", "neither a chosen nor a human completion: the trace has no step"
+        )
     elif not positions:
         check.add("label.steps", "is an empty list: a trace needs at least one step")
     return steps, labels, sources
@@ -196,14 +227,20 @@ def _phase2_labels(
 ) -> list[SourceLabel]:
     labels: list[SourceLabel] = []
     if len(positions) > len(steps) and steps:
-        check.add("label.steps", f"rates {len(positions)} steps but there are {len(steps)} pre-generated steps")
+        check.add(
+            "label.steps",
+            f"rates {len(positions)} steps but there are {len(steps)} pre-generated steps",
+        )
         return labels
     for k, pos in enumerate(positions):
         candidates = [pos.chosen] if pos.chosen is not None else []
         candidates += range(len(pos.completions))
         match = next((i for i in candidates if pos.completions[i].get("text") == steps[k]), None)
         if match is None:
-            check.add(f"label.steps[{k}].completions", f"no completion is question.pre_generated_steps[{k}]")
+            check.add(
+                f"label.steps[{k}].completions",
+                f"no completion is question.pre_generated_steps[{k}]",
+            )
             return labels
         rated = pos.completions[match]
         rating = rated.get("rating")

@@ -5,6 +5,7 @@ bytes, an over-long line) come out as ImportIssue items in the same stream, so a
 collect them for the whole file. A JSONL file recovers at the next line; a JSON array cannot
 be resynchronised after a syntax error, so it stops there.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -29,7 +30,7 @@ def first_significant_byte(path: Path | str) -> bytes:
             if not chunk:
                 return b""
             if chunk.startswith(BOM):
-                chunk = chunk[len(BOM):]
+                chunk = chunk[len(BOM) :]
             stripped = chunk.lstrip()
             if stripped:
                 return stripped[:1]
@@ -55,13 +56,16 @@ def iter_lines(f: BinaryIO, *, max_line_bytes: int) -> Iterator[tuple[int, str |
             return
         line_no += 1
         if line_no == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         content = raw.rstrip(b"\r\n")
         if len(content) > max_line_bytes:
             while raw and not raw.endswith(b"\n"):
                 raw = f.readline(CHUNK_BYTES)
-            yield line_no, ImportIssue(
-                line_no, "line", f"the line is longer than the limit of {max_line_bytes} bytes"
+            yield (
+                line_no,
+                ImportIssue(
+                    line_no, "line", f"the line is longer than the limit of {max_line_bytes} bytes"
+                ),
             )
             continue
         try:
@@ -73,7 +77,8 @@ def iter_lines(f: BinaryIO, *, max_line_bytes: int) -> Iterator[tuple[int, str |
 def _encoding_issue(line_no: int, content: bytes, exc: UnicodeDecodeError) -> ImportIssue:
     column = len(content[: exc.start].decode("utf-8", errors="replace")) + 1
     return ImportIssue(
-        line_no, "encoding",
+        line_no,
+        "encoding",
         f"not UTF-8: byte 0x{content[exc.start]:02x} at column {column}; save the file as UTF-8",
     )
 
@@ -98,13 +103,16 @@ def _iter_jsonl(f: BinaryIO, *, max_line_bytes: int) -> Iterator[tuple[int, Any 
             return
         line_no += 1
         if line_no == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         content = raw.rstrip(b"\r\n")
         if len(content) > max_line_bytes:
             while raw and not raw.endswith(b"\n"):
                 raw = f.readline(CHUNK_BYTES)
-            yield line_no, ImportIssue(
-                line_no, "line", f"the line is longer than the limit of {max_line_bytes} bytes"
+            yield (
+                line_no,
+                ImportIssue(
+                    line_no, "line", f"the line is longer than the limit of {max_line_bytes} bytes"
+                ),
             )
             continue
         if not content.strip():
@@ -143,10 +151,14 @@ class _ArrayStream:
             except UnicodeDecodeError as exc:
                 line = self.line + self.buf.count("\n", self.pos) + chunk[: exc.start].count(b"\n")
                 raise _StreamError(
-                    ImportIssue(line, "encoding", f"not UTF-8: byte 0x{chunk[exc.start]:02x}; save the file as UTF-8")
+                    ImportIssue(
+                        line,
+                        "encoding",
+                        f"not UTF-8: byte 0x{chunk[exc.start]:02x}; save the file as UTF-8",
+                    )
                 ) from exc
         if self.pos > CHUNK_BYTES:
-            self.buf = self.buf[self.pos:]
+            self.buf = self.buf[self.pos :]
             self.pos = 0
         self.buf += tail
 
@@ -186,14 +198,26 @@ def _iter_array(f: BinaryIO, *, max_element_bytes: int) -> Iterator[tuple[int, A
         while True:
             char = stream.skip_space()
             if char == "":
-                yield stream.line, ImportIssue(stream.line, "json", "malformed JSON: the array is not closed with ]")
+                yield (
+                    stream.line,
+                    ImportIssue(
+                        stream.line, "json", "malformed JSON: the array is not closed with ]"
+                    ),
+                )
                 return
             if char == "]" and (first or not expect_value):
                 stream.advance(stream.pos + 1)
                 break
             if not expect_value:
                 if char != ",":
-                    yield stream.line, ImportIssue(stream.line, "json", f"malformed JSON: expected , or ] but found {char!r}")
+                    yield (
+                        stream.line,
+                        ImportIssue(
+                            stream.line,
+                            "json",
+                            f"malformed JSON: expected , or ] but found {char!r}",
+                        ),
+                    )
                     return
                 stream.advance(stream.pos + 1)
                 expect_value = True
@@ -207,7 +231,9 @@ def _iter_array(f: BinaryIO, *, max_element_bytes: int) -> Iterator[tuple[int, A
                 except json.JSONDecodeError as exc:
                     if stream.eof or len(stream.buf) - stream.pos > max_element_bytes:
                         if len(stream.buf) - stream.pos > max_element_bytes:
-                            message = f"the record is longer than the limit of {max_element_bytes} bytes"
+                            message = (
+                                f"the record is longer than the limit of {max_element_bytes} bytes"
+                            )
                             yield start_line, ImportIssue(start_line, "line", message)
                         else:
                             line = stream.line + stream.buf.count("\n", stream.pos, exc.pos)
@@ -215,8 +241,13 @@ def _iter_array(f: BinaryIO, *, max_element_bytes: int) -> Iterator[tuple[int, A
                         return
                 stream.fill()
             if end - stream.pos > max_element_bytes:
-                yield start_line, ImportIssue(
-                    start_line, "line", f"the record is longer than the limit of {max_element_bytes} bytes"
+                yield (
+                    start_line,
+                    ImportIssue(
+                        start_line,
+                        "line",
+                        f"the record is longer than the limit of {max_element_bytes} bytes",
+                    ),
                 )
                 stream.advance(end)
             else:
@@ -225,6 +256,9 @@ def _iter_array(f: BinaryIO, *, max_element_bytes: int) -> Iterator[tuple[int, A
             expect_value = False
             first = False
         if stream.skip_space() != "":
-            yield stream.line, ImportIssue(stream.line, "json", "malformed JSON: text after the closing ]")
+            yield (
+                stream.line,
+                ImportIssue(stream.line, "json", "malformed JSON: text after the closing ]"),
+            )
     except _StreamError as exc:
         yield exc.issue.line, exc.issue

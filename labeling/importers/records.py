@@ -1,4 +1,5 @@
 """The common shape every importer produces, and the problems it reports."""
+
 from __future__ import annotations
 
 import hashlib
@@ -92,7 +93,12 @@ class Checker:
         return value
 
     def string(
-        self, obj: dict, key: str, *, name: str | None = None, required: bool = True,
+        self,
+        obj: dict,
+        key: str,
+        *,
+        name: str | None = None,
+        required: bool = True,
         allow_empty: bool = False,
     ) -> str:
         name = name or key

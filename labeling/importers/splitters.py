@@ -3,6 +3,7 @@
 A splitter only decides where steps begin and end; it never rewrites the text (a "Step 2:"
 marker stays at the start of its step). Whitespace-only pieces are dropped, the rest stripped.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,7 @@ def splitter_from_spec(spec: str | None) -> Splitter:
     if spec == "step-marker":
         return _by_marker(_STEP_MARKER)
     if spec.startswith("regex:"):
-        pattern = spec[len("regex:"):]
+        pattern = spec[len("regex:") :]
         if not pattern:
             raise ValueError("regex: needs a pattern, e.g. regex:\\n---\\n")
         try:
@@ -54,7 +55,7 @@ def _by_separator(pattern: re.Pattern[str]) -> Splitter:
     def split(text: str) -> list[str]:
         pieces, start = [], 0
         for match in pattern.finditer(text):
-            pieces.append(text[start: match.start()])
+            pieces.append(text[start : match.start()])
             start = match.end()
         pieces.append(text[start:])
         return _clean(pieces)

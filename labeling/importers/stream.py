@@ -1,4 +1,5 @@
 """Read a file of any supported format as a stream of trace records or per-record issues."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -56,8 +57,15 @@ def records_iter(
             earlier = first_line_of_id.setdefault(record.external_id, line)
             if earlier != line:
                 field = "labeler/timestamp" if format == "prm800k" else "id"
-                yield line, [
-                    ImportIssue(line, field, f"duplicate id {record.external_id!r}: first used on line {earlier}")
-                ]
+                yield (
+                    line,
+                    [
+                        ImportIssue(
+                            line,
+                            field,
+                            f"duplicate id {record.external_id!r}: first used on line {earlier}",
+                        )
+                    ],
+                )
                 continue
         yield line, record

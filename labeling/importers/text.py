@@ -5,6 +5,7 @@ the first paragraph (up to the first blank line) is the problem and the rest is 
 which the splitter divides into steps. A last step that starts with "Answer:" or "# Answer"
 also gives the final answer. Text traces carry no labels.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,9 @@ SEPARATOR = "==="
 _ANSWER = re.compile(r"^(?:#\s*Answer\s*:?|Answer\s*:)\s*(.+)$", re.DOTALL | re.IGNORECASE)
 
 
-def iter_blocks(path: Path | str, *, max_line_bytes: int) -> Iterator[tuple[int, list[str] | ImportIssue]]:
+def iter_blocks(
+    path: Path | str, *, max_line_bytes: int
+) -> Iterator[tuple[int, list[str] | ImportIssue]]:
     """Yield (first line, lines of one trace) per `===`-separated block, or line issues."""
     block: list[str] = []
     start = 0
@@ -54,10 +57,20 @@ def parse_block(lines: list[str], *, line: int, splitter: Splitter) -> TraceReco
     steps = splitter(solution)
     if not steps:
         raise RecordInvalid(
-            [ImportIssue(line, "steps", "no solution after the problem paragraph: a trace needs at least one step")]
+            [
+                ImportIssue(
+                    line,
+                    "steps",
+                    "no solution after the problem paragraph: a trace needs at least one step",
+                )
+            ]
         )
     match = _ANSWER.match(steps[-1])
     return TraceRecord(
-        problem=problem, steps=steps, source_format=FORMAT, source=FORMAT, line=line,
+        problem=problem,
+        steps=steps,
+        source_format=FORMAT,
+        source=FORMAT,
+        line=line,
         final_answer=match.group(1).strip() if match else "",
     )

@@ -4,6 +4,7 @@ Labels may be booleans or the integers 0/1 (True/1 = positive, False/0 = negativ
 refused: PRMTrainer casts labels with int(), so a soft label would silently become 0. An optional
 `id` names the record. Labels belong to the source annotator `source-trl`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -43,6 +44,11 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
                 check.add(f"labels[{i}]", f"must be true/false (or 1/0), got {value!r}")
     check.raise_if_any()
     return TraceRecord(
-        problem=problem, steps=steps, source_format=FORMAT, source=FORMAT, line=line,
-        external_id=external_id, labels=labels,
+        problem=problem,
+        steps=steps,
+        source_format=FORMAT,
+        source=FORMAT,
+        line=line,
+        external_id=external_id,
+        labels=labels,
     )

@@ -7,6 +7,7 @@ in with COPY; elsewhere with bulk_create. A trace is identified by the sha256 of
 steps and final answer, so importing a file twice adds nothing, and one solution rated by two
 PRM800K labelers becomes one trace with labels from two source annotators.
 """
+
 from __future__ import annotations
 
 import queue
@@ -115,10 +116,14 @@ def _record_issues(record: TraceRecord, taxonomy: _TaxonomyMap) -> list[ImportIs
     issues: list[ImportIssue] = []
     for field, value in (("id", record.external_id), ("generator", record.generator)):
         if len(value) > _LIMITS[field]:
-            issues.append(ImportIssue(record.line, field, f"is longer than {_LIMITS[field]} characters"))
+            issues.append(
+                ImportIssue(record.line, field, f"is longer than {_LIMITS[field]} characters")
+            )
     for label in record.labels:
         if len(label.annotator) > 100:
-            issues.append(ImportIssue(record.line, "labels.annotator", "is longer than 100 characters"))
+            issues.append(
+                ImportIssue(record.line, "labels.annotator", "is longer than 100 characters")
+            )
         found = taxonomy.category(label)
         if isinstance(found, str):
             issues.append(ImportIssue(record.line, f"labels (step {label.step_index})", found))
@@ -147,17 +152,37 @@ def trace_import(
     if not path.is_file():
         raise _reject(path, [ImportIssue(0, "file", f"no such file: {path}")])
     size = path.stat().st_size
+    max_upload = settings.IMPORT_MAX_UPLOAD_BYTES
     if size > settings.IMPORT_MAX_UPLOAD_BYTES:
-        raise _reject(path, [ImportIssue(
-            0, "file", f"the file has {size} bytes, over the limit of {settings.IMPORT_MAX_UPLOAD_BYTES}"
-        )])
+        raise _reject(
+            path,
+            [
+                ImportIssue(
+                    0,
+                    "file",
+                    f"the file has {size} bytes, over the limit of {max_upload}",
+                )
+            ],
+        )
     if format == "auto":
         format = format_detect(path, max_line_bytes=max_line)
     if format not in FORMATS:
-        raise _reject(path, [ImportIssue(0, "format", f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}")])
+        raise _reject(
+            path,
+            [
+                ImportIssue(
+                    0,
+                    "format",
+                    f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}",
+                )
+            ],
+        )
     splitter = splitter or None
     if splitter is not None and format != "text":
-        raise _reject(path, [ImportIssue(0, "splitter", f"a splitter applies to text files only, not to {format}")])
+        raise _reject(
+            path,
+            [ImportIssue(0, "splitter", f"a splitter applies to text files only, not to {format}")],
+        )
     if format == "text":
         try:
             splitter_from_spec(splitter)
@@ -284,7 +309,14 @@ def _merge_metadata(target: dict[str, Any], incoming: dict[str, Any]) -> bool:
 class _Writer:
     """Write batches of validated records; PostgreSQL COPY, else bulk_create."""
 
-    def __init__(self, *, project: Project, job: ImportJob | None, taxonomy: _TaxonomyMap, result: ImportResult) -> None:
+    def __init__(
+        self,
+        *,
+        project: Project,
+        job: ImportJob | None,
+        taxonomy: _TaxonomyMap,
+        result: ImportResult,
+    ) -> None:
         self.project = project
         self.job_id = job.pk if job is not None else None
         self.taxonomy = taxonomy
@@ -335,7 +367,7 @@ class _Writer:
         key = (source, name)
         if key not in self.annotator_ids:
             if name.startswith("source-"):
-                user = source_annotator_get_or_create(source=name[len("source-"):])
+                user = source_annotator_get_or_create(source=name[len("source-") :])
             else:
                 user = source_annotator_get_or_create(source=source, labeler=name)
             self.annotator_ids[key] = user.pk
@@ -346,8 +378,9 @@ class _Writer:
     def write(self, batch: list[TraceRecord]) -> None:
         hashes = [r.content_hash() for r in batch]
         existing = dict(
-            Trace.objects.filter(project=self.project, content_hash__in=set(hashes))
-            .values_list("content_hash", "id")
+            Trace.objects.filter(project=self.project, content_hash__in=set(hashes)).values_list(
+                "content_hash", "id"
+            )
         )
         new: dict[str, TraceRecord] = {}
         touched: dict[int, list[TraceRecord]] = {}
@@ -373,8 +406,9 @@ class _Writer:
         taken: set[tuple[int, int, int]] = set()
         if labelled_existing:
             taken.update(
-                StepLabel.objects.filter(trace_id__in=labelled_existing)
-                .values_list("trace_id", "step__index", "annotator_id")
+                StepLabel.objects.filter(trace_id__in=labelled_existing).values_list(
+                    "trace_id", "step__index", "annotator_id"
+                )
             )
         rows: list[tuple] = []
         for record, digest in zip(batch, hashes, strict=True):
@@ -388,7 +422,16 @@ class _Writer:
                 taken.add(key)
                 category = self.taxonomy.category(label)
                 assert isinstance(category, Category)  # checked in the first pass
-                rows.append((trace_id, label.step_index, annotator_id, category.pk, category.polarity, label.is_unsure))
+                rows.append(
+                    (
+                        trace_id,
+                        label.step_index,
+                        annotator_id,
+                        category.pk,
+                        category.polarity,
+                        label.is_unsure,
+                    )
+                )
         self._insert_labels(rows)
         self._merge_existing_metadata(touched)
 
@@ -444,14 +487,41 @@ class _Writer:
             ids = self._allocate_ids(Trace, len(new))
             self._copy(
                 Trace,
-                ["id", "project_id", "external_id", "problem", "final_answer", "ground_truth_answer",
-                 "is_outcome_correct", "generator", "metadata", "source_format", "content_hash",
-                 "step_count", "is_qc", "import_job_id", "created_at"],
+                [
+                    "id",
+                    "project_id",
+                    "external_id",
+                    "problem",
+                    "final_answer",
+                    "ground_truth_answer",
+                    "is_outcome_correct",
+                    "generator",
+                    "metadata",
+                    "source_format",
+                    "content_hash",
+                    "step_count",
+                    "is_qc",
+                    "import_job_id",
+                    "created_at",
+                ],
                 (
-                    (pk, self.project.pk, r.external_id, r.problem, r.final_answer,
-                     r.ground_truth_answer, r.is_outcome_correct, r.generator,
-                     orjson.dumps(r.metadata).decode(), r.source_format, digest, len(r.steps),
-                     False, self.job_id, self.now)
+                    (
+                        pk,
+                        self.project.pk,
+                        r.external_id,
+                        r.problem,
+                        r.final_answer,
+                        r.ground_truth_answer,
+                        r.is_outcome_correct,
+                        r.generator,
+                        orjson.dumps(r.metadata).decode(),
+                        r.source_format,
+                        digest,
+                        len(r.steps),
+                        False,
+                        self.job_id,
+                        self.now,
+                    )
                     for pk, (digest, r) in zip(ids, new.items(), strict=True)
                 ),
             )
@@ -459,11 +529,18 @@ class _Writer:
         traces = Trace.objects.bulk_create(
             [
                 Trace(
-                    project=self.project, external_id=r.external_id, problem=r.problem,
-                    final_answer=r.final_answer, ground_truth_answer=r.ground_truth_answer,
-                    is_outcome_correct=r.is_outcome_correct, generator=r.generator,
-                    metadata=r.metadata, source_format=r.source_format, content_hash=digest,
-                    step_count=len(r.steps), import_job_id=self.job_id,
+                    project=self.project,
+                    external_id=r.external_id,
+                    problem=r.problem,
+                    final_answer=r.final_answer,
+                    ground_truth_answer=r.ground_truth_answer,
+                    is_outcome_correct=r.is_outcome_correct,
+                    generator=r.generator,
+                    metadata=r.metadata,
+                    source_format=r.source_format,
+                    content_hash=digest,
+                    step_count=len(r.steps),
+                    import_job_id=self.job_id,
                 )
                 for digest, r in new.items()
             ],
@@ -478,11 +555,14 @@ class _Writer:
         self.result.steps_added += sum(len(r.steps) for r in new.values())
         if self.is_postgresql:
             self._copy_lines(
-                Step._meta.db_table, ["trace_id", "index", "text"],
+                Step._meta.db_table,
+                ["trace_id", "index", "text"],
                 (f"{t}\t{i}\t{_copy_text(text)}\n" for t, i, text in items),
             )
             return
-        Step.objects.bulk_create([Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500)
+        Step.objects.bulk_create(
+            [Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500
+        )
 
     def _insert_labels(self, rows: list[tuple]) -> None:
         """Insert (trace id, step index, annotator id, category id, polarity, is_unsure) rows."""
@@ -515,13 +595,21 @@ class _Writer:
             return
         trace_ids = {r[0] for r in rows}
         step_ids = {
-            (t, i): s for s, t, i in
-            Step.objects.filter(trace_id__in=trace_ids).values_list("id", "trace_id", "index")
+            (t, i): s
+            for s, t, i in Step.objects.filter(trace_id__in=trace_ids).values_list(
+                "id", "trace_id", "index"
+            )
         }
         StepLabel.objects.bulk_create(
             [
-                StepLabel(step_id=step_ids[(t, i)], trace_id=t, annotator_id=a, category_id=c,
-                          polarity=p, is_unsure=u)
+                StepLabel(
+                    step_id=step_ids[(t, i)],
+                    trace_id=t,
+                    annotator_id=a,
+                    category_id=c,
+                    polarity=p,
+                    is_unsure=u,
+                )
                 for t, i, a, c, p, u in rows
             ],
             batch_size=500,
@@ -532,17 +620,31 @@ class _Writer:
 
 
 def import_job_create(
-    *, project: Project, upload: File, filename: str, format: str = "auto",
-    splitter: str = "", created_by: User | None = None,
+    *,
+    project: Project,
+    upload: File,
+    filename: str,
+    format: str = "auto",
+    splitter: str = "",
+    created_by: User | None = None,
 ) -> ImportJob:
     """Store an uploaded file as a pending import job of the project."""
     if format != "auto" and format not in FORMATS:
         raise ImportRejected(
             f"Unknown format {format!r}.",
-            errors=[{"line": 0, "field": "format", "message": f"use auto or one of {', '.join(FORMATS)}"}],
+            errors=[
+                {
+                    "line": 0,
+                    "field": "format",
+                    "message": f"use auto or one of {', '.join(FORMATS)}",
+                }
+            ],
         )
     job = ImportJob(
-        project=project, created_by=created_by, filename=filename[:255], format=format,
+        project=project,
+        created_by=created_by,
+        filename=filename[:255],
+        format=format,
         splitter=splitter or "",
     )
     job.file.save(Path(filename).name or "upload", upload, save=False)
@@ -571,7 +673,9 @@ class _ProgressRecorder:
             return
         self.last = now
         if not connection.in_atomic_block:
-            ImportJob.objects.filter(pk=self.job_id).update(processed_lines=processed, total_lines=total)
+            ImportJob.objects.filter(pk=self.job_id).update(
+                processed_lines=processed, total_lines=total
+            )
         elif connection.vendor == "postgresql":
             if self.side is None:
                 self.side = connections.create_connection(DEFAULT_DB_ALIAS)
@@ -599,8 +703,13 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
     recorder = _ProgressRecorder(job)
     try:
         result = trace_import(
-            project=job.project, path=job.file.path, format=job.format or "auto",
-            splitter=job.splitter or None, created_by=job.created_by, job=job, progress=recorder,
+            project=job.project,
+            path=job.file.path,
+            format=job.format or "auto",
+            splitter=job.splitter or None,
+            created_by=job.created_by,
+            job=job,
+            progress=recorder,
         )
     except ImportRejected as exc:
         job.state = ImportJob.State.FAILED
@@ -623,5 +732,7 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
     finally:
         recorder.close()
     job.finished_at = timezone.now()
-    job.save(update_fields=["state", "result", "errors", "processed_lines", "total_lines", "finished_at"])
+    job.save(
+        update_fields=["state", "result", "errors", "processed_lines", "total_lines", "finished_at"]
+    )
     return job

@@ -1,4 +1,5 @@
 """Celery tasks for imports."""
+
 from celery import shared_task
 from django.db import OperationalError
 

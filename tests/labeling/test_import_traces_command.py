@@ -1,4 +1,5 @@
-"""manage.py import_traces: prints what was added, refuses bad files with every error, exits non-zero."""
+"""import_traces: prints what was added; refuses a bad file with every error and exits non-zero."""
+
 import os
 import subprocess
 import sys
@@ -33,7 +34,9 @@ def test_prints_traces_steps_labels_and_duplicates(project, fixtures_dir):
 
 
 def test_create_makes_the_project_with_the_default_taxonomy(db, fixtures_dir):
-    out, _err = _run("new-proj", str(fixtures_dir / "importers" / "trl_synthetic.jsonl"), "--create")
+    out, _err = _run(
+        "new-proj", str(fixtures_dir / "importers" / "trl_synthetic.jsonl"), "--create"
+    )
     project = Project.objects.get(slug="new-proj")
     keys = set(project.taxonomy_version.categories.values_list("key", flat=True))
     assert keys == {"positive", "neutral", "negative"}
@@ -48,22 +51,35 @@ def test_an_unknown_project_without_create_is_an_error(db, fixtures_dir):
 
 def test_a_bad_file_prints_every_error_exits_non_zero_and_writes_nothing(db, tmp_path):
     path = tmp_path / "bad.jsonl"
-    path.write_text('{"problem": "p", "steps": ["a"]}\n{"problem": "q", "steps": 5}\n{"problem": "r", "steps": ["b", ""]}\n')
+    path.write_text(
+        '{"problem": "p", "steps": ["a"]}\n{"problem": "q", "steps": 5}\n'
+        '{"problem": "r", "steps": ["b", ""]}\n'
+    )
     err = StringIO()
     with pytest.raises(CommandError, match="nothing was imported"):
-        call_command("import_traces", "fresh", str(path), "--create", "--format", "native", stderr=err)
+        call_command(
+            "import_traces", "fresh", str(path), "--create", "--format", "native", stderr=err
+        )
     assert err.getvalue().splitlines() == [
         "line 2, field steps: must be a list of strings, got number",
         "line 3, field steps[1]: is an empty step",
     ]
     # --create is undone too: a refused import leaves the database as it was.
     assert not Project.objects.filter(slug="fresh").exists()
-    assert not Trace.objects.exists() and not Step.objects.exists() and not StepLabel.objects.exists()
+    assert (
+        not Trace.objects.exists() and not Step.objects.exists() and not StepLabel.objects.exists()
+    )
 
 
 def test_text_files_take_a_splitter(project, fixtures_dir):
-    out, _err = _run("demo-math", str(fixtures_dir / "importers" / "text_steps.txt"),
-                     "--format", "text", "--splitter", "blank-line")
+    out, _err = _run(
+        "demo-math",
+        str(fixtures_dir / "importers" / "text_steps.txt"),
+        "--format",
+        "text",
+        "--splitter",
+        "blank-line",
+    )
     assert "traces added:       2" in out
 
 
@@ -75,8 +91,9 @@ def test_the_command_exits_non_zero_from_the_shell(tmp_path):
     root = Path(__file__).resolve().parents[2]
 
     def manage(*args):
-        return subprocess.run([sys.executable, "manage.py", *args], capture_output=True,
-                              text=True, cwd=root, env=env)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], capture_output=True, text=True, cwd=root, env=env
+        )
 
     assert manage("migrate", "-v0").returncode == 0
     proc = manage("import_traces", "shell-proj", str(path), "--create")

@@ -1,4 +1,5 @@
-"""`manage.py import_traces PROJECT_SLUG FILE`: import a trace file into a project, all or nothing."""
+"""`manage.py import_traces PROJECT_SLUG FILE`: import a trace file, all or nothing."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -20,16 +21,26 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--format", default="auto", choices=["auto", *FORMATS])
         parser.add_argument(
-            "--splitter", default=None,
+            "--splitter",
+            default=None,
             help="text files only: line, blank-line, step-marker or regex:PATTERN (default line)",
         )
         parser.add_argument(
-            "--create", action="store_true",
+            "--create",
+            action="store_true",
             help="create the project with the default taxonomy if it does not exist",
         )
 
-    def handle(self, *args, project_slug: str, file: str, format: str, splitter: str | None,
-               create: bool, **options) -> None:
+    def handle(
+        self,
+        *args,
+        project_slug: str,
+        file: str,
+        format: str,
+        splitter: str | None,
+        create: bool,
+        **options,
+    ) -> None:
         try:
             with transaction.atomic():
                 project = Project.objects.filter(slug=project_slug).first()
@@ -43,7 +54,9 @@ class Command(BaseCommand):
                 result = trace_import(project=project, path=file, format=format, splitter=splitter)
         except ImportRejected as exc:
             for error in exc.errors:
-                self.stderr.write(f"line {error['line']}, field {error['field']}: {error['message']}")
+                self.stderr.write(
+                    f"line {error['line']}, field {error['field']}: {error['message']}"
+                )
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"Imported {file} as {result.format}: {result.records} records read.\n"
@@ -51,7 +64,13 @@ class Command(BaseCommand):
             f"  steps added:        {result.steps_added}\n"
             f"  labels added:       {result.labels_added}\n"
             f"  duplicates skipped: {result.duplicates_skipped}"
-            + (f"\n  labels already there: {result.labels_skipped}" if result.labels_skipped else "")
+            + (
+                f"\n  labels already there: {result.labels_skipped}"
+                if result.labels_skipped
+                else ""
+            )
         )
         if result.traces_added == 0 and result.labels_added == 0:
-            self.stdout.write("Nothing new: every trace and label in the file was already imported.")
+            self.stdout.write(
+                "Nothing new: every trace and label in the file was already imported."
+            )

@@ -1,4 +1,5 @@
 """Import API: upload, background import, polling; lead only; limits; constant queries."""
+
 import time
 
 import pytest
@@ -25,8 +26,9 @@ def test_upload_imports_in_the_background_and_the_job_reports_the_result(
     lead_client, project, fixtures_dir, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = lead_client.post(URL, {"file": _upload(fixtures_dir, "processbench_gsm8k_30.jsonl")},
-                                    format="multipart")
+        response = lead_client.post(
+            URL, {"file": _upload(fixtures_dir, "processbench_gsm8k_30.jsonl")}, format="multipart"
+        )
     assert response.status_code == 202, response.content
     assert response.data["state"] == "pending"
     assert len(callbacks) == 1
@@ -43,8 +45,11 @@ def test_a_bad_file_fails_the_job_with_every_error_and_writes_nothing(
 ):
     content = b'{"problem": "p", "steps": ["a"]}\n{"problem": "q", "steps": "a"}\nnot json\n'
     with django_capture_on_commit_callbacks(execute=True):
-        response = lead_client.post(URL, {"file": SimpleUploadedFile("bad.jsonl", content), "format": "native"},
-                                    format="multipart")
+        response = lead_client.post(
+            URL,
+            {"file": SimpleUploadedFile("bad.jsonl", content), "format": "native"},
+            format="multipart",
+        )
     job = lead_client.get(f"{URL}{response.data['id']}/").data
     assert job["state"] == "failed"
     assert [(e["line"], e["field"]) for e in job["errors"]] == [(2, "steps"), (3, "json")]
@@ -52,19 +57,30 @@ def test_a_bad_file_fails_the_job_with_every_error_and_writes_nothing(
     assert not Trace.objects.exists() and not Step.objects.exists()
 
 
-def test_text_upload_takes_a_splitter(lead_client, project, fixtures_dir, django_capture_on_commit_callbacks):
+def test_text_upload_takes_a_splitter(
+    lead_client, project, fixtures_dir, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = lead_client.post(
-            URL, {"file": _upload(fixtures_dir, "text_steps.txt"), "format": "text", "splitter": "step-marker"},
+            URL,
+            {
+                "file": _upload(fixtures_dir, "text_steps.txt"),
+                "format": "text",
+                "splitter": "step-marker",
+            },
             format="multipart",
         )
     job = ImportJob.objects.get(pk=response.data["id"])
     assert job.state == "succeeded" and job.result["steps_added"] == 4
 
 
-def test_a_file_over_the_upload_limit_gets_413_and_no_job(lead_client, project, fixtures_dir, settings):
+def test_a_file_over_the_upload_limit_gets_413_and_no_job(
+    lead_client, project, fixtures_dir, settings
+):
     settings.IMPORT_MAX_UPLOAD_BYTES = 100
-    response = lead_client.post(URL, {"file": _upload(fixtures_dir, "trl_synthetic.jsonl")}, format="multipart")
+    response = lead_client.post(
+        URL, {"file": _upload(fixtures_dir, "trl_synthetic.jsonl")}, format="multipart"
+    )
     assert response.status_code == 413
     assert "over the upload limit of 100 bytes" in response.data["detail"]
     assert not ImportJob.objects.exists()
@@ -79,8 +95,9 @@ def test_a_file_over_the_upload_limit_gets_413_and_no_job(lead_client, project, 
     ],
 )
 def test_bad_options_are_refused_with_400(lead_client, project, fixtures_dir, data, field):
-    response = lead_client.post(URL, {"file": _upload(fixtures_dir, "trl_synthetic.jsonl"), **data},
-                                format="multipart")
+    response = lead_client.post(
+        URL, {"file": _upload(fixtures_dir, "trl_synthetic.jsonl"), **data}, format="multipart"
+    )
     assert response.status_code == 400
     assert field in response.data
     assert not ImportJob.objects.exists()
@@ -91,10 +108,16 @@ def test_a_missing_file_is_refused(lead_client, project):
     assert response.status_code == 400 and "file" in response.data
 
 
-def test_annotators_and_researchers_cannot_import_or_list(annotator_client, researcher_client, project, fixtures_dir):
+def test_annotators_and_researchers_cannot_import_or_list(
+    annotator_client, researcher_client, project, fixtures_dir
+):
     for client in (annotator_client, researcher_client):
-        assert client.post(URL, {"file": _upload(fixtures_dir, "trl_synthetic.jsonl")},
-                           format="multipart").status_code == 403
+        assert (
+            client.post(
+                URL, {"file": _upload(fixtures_dir, "trl_synthetic.jsonl")}, format="multipart"
+            ).status_code
+            == 403
+        )
         assert client.get(URL).status_code == 403
     assert not ImportJob.objects.exists()
 
@@ -108,15 +131,23 @@ def test_non_members_do_not_see_the_project(api_client, project):
 
 def test_a_job_of_another_project_is_not_found(lead_client, project, lead):
     other = project_create(name="Other", slug="other", lead=lead)
-    job = import_job_create(project=other, upload=SimpleUploadedFile("a.jsonl", b"{}"), filename="a.jsonl")
+    job = import_job_create(
+        project=other, upload=SimpleUploadedFile("a.jsonl", b"{}"), filename="a.jsonl"
+    )
     assert lead_client.get(f"{URL}{job.pk}/").status_code == 404
 
 
-def test_the_list_runs_a_constant_number_of_queries(lead_client, project, lead, django_assert_num_queries):
+def test_the_list_runs_a_constant_number_of_queries(
+    lead_client, project, lead, django_assert_num_queries
+):
     def add_jobs(n):
         for i in range(n):
-            import_job_create(project=project, upload=SimpleUploadedFile(f"{i}.jsonl", b"{}"),
-                              filename=f"{i}.jsonl", created_by=lead)
+            import_job_create(
+                project=project,
+                upload=SimpleUploadedFile(f"{i}.jsonl", b"{}"),
+                filename=f"{i}.jsonl",
+                created_by=lead,
+            )
 
     add_jobs(2)
     with django_assert_num_queries(4) as ctx:  # role lookup, project, count, page
@@ -147,7 +178,8 @@ def test_a_real_worker_imports_an_upload(celery_worker_process, fixtures_dir, se
     client.force_authenticate(lead)
     response = client.post(
         "/api/projects/worker-proj/imports/",
-        {"file": _upload(fixtures_dir, "prm800k_phase2_sample.jsonl")}, format="multipart",
+        {"file": _upload(fixtures_dir, "prm800k_phase2_sample.jsonl")},
+        format="multipart",
     )
     assert response.status_code == 202
     deadline = time.monotonic() + 60
@@ -165,8 +197,10 @@ def test_a_real_worker_imports_an_upload(celery_worker_process, fixtures_dir, se
 
 @pytest.mark.django_db(transaction=True)
 def test_progress_is_written_where_pollers_see_it(project):
-    """Outside a transaction the job row is updated; inside one, PostgreSQL uses a side connection."""
-    job = import_job_create(project=project, upload=SimpleUploadedFile("a.jsonl", b"{}"), filename="a.jsonl")
+    """Outside a transaction the job row is updated; inside one, PostgreSQL uses a 2nd link."""
+    job = import_job_create(
+        project=project, upload=SimpleUploadedFile("a.jsonl", b"{}"), filename="a.jsonl"
+    )
     record = _ProgressRecorder(job)
     record(3, 10)
     job.refresh_from_db()
@@ -176,7 +210,9 @@ def test_progress_is_written_where_pollers_see_it(project):
         with transaction.atomic():
             record(10, 10)
             with poller.cursor() as cursor:
-                cursor.execute("SELECT processed_lines FROM labeling_importjob WHERE id = %s", [job.pk])
+                cursor.execute(
+                    "SELECT processed_lines FROM labeling_importjob WHERE id = %s", [job.pk]
+                )
                 seen = cursor.fetchone()[0]
     finally:
         poller.close()

@@ -1,4 +1,5 @@
 """Format detection, duplicate ids, and problems collected for the whole file."""
+
 import pytest
 
 from labeling.importers.detect import format_detect
@@ -43,7 +44,9 @@ def test_duplicate_ids_are_reported_on_the_later_line(tmp_path):
 
 def test_problems_of_every_line_are_reported_not_only_the_first(tmp_path):
     path = tmp_path / "x.jsonl"
-    path.write_text('{"problem": "p"}\nnot json\n{"problem": "p", "steps": ["ok"]}\n{"steps": [1]}\n')
+    path.write_text(
+        '{"problem": "p"}\nnot json\n{"problem": "p", "steps": ["ok"]}\n{"steps": [1]}\n'
+    )
     items = list(records_iter(path, format="native", max_line_bytes=1 << 20))
     found = [(i.line, i.field) for _l, item in items if isinstance(item, list) for i in item]
     assert found == [(1, "steps"), (2, "json"), (4, "problem"), (4, "steps[0]")]

@@ -1,4 +1,5 @@
 """PRM800K: the labeled path of phase 1, the pre-generated trace of phase 2, per-labeler labels."""
+
 import copy
 import json
 
@@ -112,9 +113,14 @@ def test_metadata_keeps_flags_times_scores_and_the_whole_tree(phase2):
         (lambda r: r.pop("labeler"), "labeler"),
         (lambda r: r["question"].update(problem=3), "question.problem"),
         (lambda r: r["label"].update(steps="x"), "label.steps"),
-        (lambda r: r["label"]["steps"][0].update(chosen_completion=9), "label.steps[0].chosen_completion"),
-        (lambda r: r["label"]["steps"][0]["completions"][0].update(rating="good"),
-         "label.steps[0].completions[0].rating"),
+        (
+            lambda r: r["label"]["steps"][0].update(chosen_completion=9),
+            "label.steps[0].chosen_completion",
+        ),
+        (
+            lambda r: r["label"]["steps"][0]["completions"][0].update(rating="good"),
+            "label.steps[0].completions[0].rating",
+        ),
         (lambda r: r["label"]["steps"][0]["completions"][0].update(text=""), "label.steps[0]"),
         (lambda r: r.update(generation="six"), "generation"),
     ],

@@ -1,4 +1,5 @@
 """ProcessBench: label is the first wrong step; before it positive, after it unlabeled."""
+
 import pytest
 
 from labeling.importers import processbench
@@ -7,8 +8,14 @@ from labeling.importers.stream import records_iter
 
 
 def _record(**overrides):
-    base = {"id": "gsm8k-0", "generator": "m", "problem": "p", "steps": ["a", "b", "c", "d"],
-            "final_answer_correct": False, "label": 1}
+    base = {
+        "id": "gsm8k-0",
+        "generator": "m",
+        "problem": "p",
+        "steps": ["a", "b", "c", "d"],
+        "final_answer_correct": False,
+        "label": 1,
+    }
     return {**base, **overrides}
 
 
@@ -50,8 +57,13 @@ def test_bad_fields_are_named(overrides, field):
 
 
 def test_the_json_array_fixture_reads_like_jsonl(fixtures_dir):
-    items = list(records_iter(fixtures_dir / "importers" / "processbench_math_20.json",
-                              format="processbench", max_line_bytes=1 << 20))
+    items = list(
+        records_iter(
+            fixtures_dir / "importers" / "processbench_math_20.json",
+            format="processbench",
+            max_line_bytes=1 << 20,
+        )
+    )
     assert len(items) == 20
     assert all(not isinstance(r, list) for _line, r in items)
     lines = [line for line, _r in items]

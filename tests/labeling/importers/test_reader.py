@@ -1,4 +1,5 @@
 """Streaming JSONL and JSON arrays: values with their line numbers, problems as issues."""
+
 import json
 
 import pytest

@@ -1,4 +1,5 @@
 """trace_import: counts, source annotators, dedupe, all-or-nothing, every bad input refused."""
+
 import json
 
 import pytest
@@ -16,8 +17,13 @@ def _fixture(fixtures_dir, name):
 
 
 def _snapshot():
-    return (Trace.objects.count(), Step.objects.count(), StepLabel.objects.count(),
-            User.objects.count(), Project.objects.count())
+    return (
+        Trace.objects.count(),
+        Step.objects.count(),
+        StepLabel.objects.count(),
+        User.objects.count(),
+        Project.objects.count(),
+    )
 
 
 @pytest.mark.parametrize(
@@ -38,7 +44,10 @@ def test_each_fixture_imports_with_its_counts_and_a_second_import_adds_nothing(
     path = _fixture(fixtures_dir, name)
     result = trace_import(project=project, path=path)
     assert (result.format, result.traces_added, result.steps_added, result.labels_added) == (
-        fmt, traces, steps, labels
+        fmt,
+        traces,
+        steps,
+        labels,
     )
     assert Trace.objects.filter(project=project).count() == traces
     assert Step.objects.filter(trace__project=project).count() == steps
@@ -53,10 +62,14 @@ def test_each_fixture_imports_with_its_counts_and_a_second_import_adds_nothing(
 
 
 def test_text_import_uses_the_splitter(project, fixtures_dir):
-    result = trace_import(project=project, path=_fixture(fixtures_dir, "text_steps.txt"),
-                          splitter="line")
+    result = trace_import(
+        project=project, path=_fixture(fixtures_dir, "text_steps.txt"), splitter="line"
+    )
     assert (result.format, result.traces_added, result.steps_added, result.labels_added) == (
-        "text", 2, 5, 0
+        "text",
+        2,
+        5,
+        0,
     )
     trace = Trace.objects.order_by("id").first()
     assert trace.final_answer == "14" and trace.source_format == "text"
@@ -72,7 +85,10 @@ def test_labels_in_the_file_belong_to_non_person_source_annotators(project, fixt
 def test_processbench_labels_map_to_the_default_taxonomy(project, fixtures_dir):
     trace_import(project=project, path=_fixture(fixtures_dir, "processbench_gsm8k_30.jsonl"))
     trace = Trace.objects.get(external_id="gsm8k-0")  # label 1: step 0 right, step 1 wrong
-    labels = {x.step.index: (x.category.key, x.polarity) for x in trace.step_labels.select_related("step", "category")}
+    labels = {
+        x.step.index: (x.category.key, x.polarity)
+        for x in trace.step_labels.select_related("step", "category")
+    }
     assert labels == {0: ("positive", 1), 1: ("negative", -1)}
     assert trace.metadata == {"id": "gsm8k-0", "final_answer_correct": False, "label": 1}
     assert trace.is_outcome_correct is False and trace.generator == "Qwen2-7B-Instruct"
@@ -102,7 +118,9 @@ def test_phase2_steps_after_the_first_error_stay_unlabeled(project, fixtures_dir
 
 
 def test_flagged_becomes_unsure_and_two_labelers_share_one_trace(project, fixtures_dir, tmp_path):
-    raw = json.loads(_fixture(fixtures_dir, "prm800k_phase2_sample.jsonl").read_text().splitlines()[0])
+    raw = json.loads(
+        _fixture(fixtures_dir, "prm800k_phase2_sample.jsonl").read_text().splitlines()[0]
+    )
     other = json.loads(json.dumps(raw))
     other["labeler"] = "00000000-0000-0000-0000-000000000002"
     other["timestamp"] = "2022-12-01T10:00:00.000000"
@@ -125,8 +143,12 @@ def test_flagged_becomes_unsure_and_two_labelers_share_one_trace(project, fixtur
     }
 
 
-def test_a_new_labeler_of_an_imported_trace_adds_labels_and_metadata_only(project, fixtures_dir, tmp_path):
-    raw = json.loads(_fixture(fixtures_dir, "prm800k_phase2_sample.jsonl").read_text().splitlines()[0])
+def test_a_new_labeler_of_an_imported_trace_adds_labels_and_metadata_only(
+    project, fixtures_dir, tmp_path
+):
+    raw = json.loads(
+        _fixture(fixtures_dir, "prm800k_phase2_sample.jsonl").read_text().splitlines()[0]
+    )
     first = tmp_path / "one.jsonl"
     first.write_text(json.dumps(raw) + "\n")
     trace_import(project=project, path=first)
@@ -141,35 +163,66 @@ def test_a_new_labeler_of_an_imported_trace_adds_labels_and_metadata_only(projec
 def test_traces_keep_the_file_order(project, fixtures_dir):
     trace_import(project=project, path=_fixture(fixtures_dir, "processbench_gsm8k_30.jsonl"))
     ids = list(Trace.objects.order_by("id").values_list("external_id", flat=True))
-    expected = [json.loads(x)["id"] for x in
-                _fixture(fixtures_dir, "processbench_gsm8k_30.jsonl").read_text().splitlines()]
+    expected = [
+        json.loads(x)["id"]
+        for x in _fixture(fixtures_dir, "processbench_gsm8k_30.jsonl").read_text().splitlines()
+    ]
     assert ids == expected
 
 
 def test_native_labels_keep_annotator_category_and_unsure(project, fixtures_dir):
     trace_import(project=project, path=_fixture(fixtures_dir, "native_sample.jsonl"))
-    rows = set(StepLabel.objects.values_list("annotator__username", "step__index", "category__key", "is_unsure"))
+    rows = set(
+        StepLabel.objects.values_list(
+            "annotator__username", "step__index", "category__key", "is_unsure"
+        )
+    )
     assert rows == {
-        ("source-native-alice", 0, "positive", False), ("source-native-alice", 1, "positive", False),
-        ("source-native-bob", 1, "negative", True), ("source-native", 0, "negative", False),
+        ("source-native-alice", 0, "positive", False),
+        ("source-native-alice", 1, "positive", False),
+        ("source-native-bob", 1, "negative", True),
+        ("source-native", 0, "negative", False),
     }
 
 
 BAD_INPUTS = [
-    ("malformed-json", '{"problem": "p", "steps": ["a"]}\n{"problem": "q", "steps": [\n', 2, "json"),
+    (
+        "malformed-json",
+        '{"problem": "p", "steps": ["a"]}\n{"problem": "q", "steps": [\n',
+        2,
+        "json",
+    ),
     ("missing-field", '{"problem": "p", "steps": ["a"]}\n{"steps": ["a"]}\n', 2, "problem"),
     ("mistyped-field", '{"problem": "p", "steps": ["a"], "generator": 7}\n', 1, "generator"),
     ("empty-step", '{"problem": "p", "steps": ["a", ""]}\n', 1, "steps[1]"),
     ("steps-not-list", '{"problem": "p", "steps": "a. b."}\n', 1, "steps"),
-    ("duplicate-id", '{"id": 1, "problem": "p", "steps": ["a"]}\n{"id": 1, "problem": "q", "steps": ["b"]}\n', 2, "id"),
+    (
+        "duplicate-id",
+        '{"id": 1, "problem": "p", "steps": ["a"]}\n{"id": 1, "problem": "q", "steps": ["b"]}\n',
+        2,
+        "id",
+    ),
     ("empty-file", "", 1, "file"),
     ("blank-file", "\n  \n", 1, "file"),
-    ("wrong-label-type", '{"problem": "p", "steps": ["a"], "labels": [{"step": 0, "polarity": "good"}]}\n', 1, "labels[0].polarity"),
-    ("unknown-category", '{"problem": "p", "steps": ["a"], "labels": [{"step": 0, "polarity": 1, "category": "nope"}]}\n', 1, "labels (step 0)"),
+    (
+        "wrong-label-type",
+        '{"problem": "p", "steps": ["a"], "labels": [{"step": 0, "polarity": "good"}]}\n',
+        1,
+        "labels[0].polarity",
+    ),
+    (
+        "unknown-category",
+        '{"problem": "p", "steps": ["a"], '
+        '"labels": [{"step": 0, "polarity": 1, "category": "nope"}]}\n',
+        1,
+        "labels (step 0)",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "content", "line", "field"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("case", "content", "line", "field"), BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS]
+)
 def test_bad_input_is_refused_with_line_and_field_and_nothing_is_written(
     project, tmp_path, case, content, line, field
 ):
@@ -177,15 +230,21 @@ def test_bad_input_is_refused_with_line_and_field_and_nothing_is_written(
     path.write_text(content)
     before = _snapshot()
     with pytest.raises(ImportRejected) as exc:
-        trace_import(project=project, path=path, format="native" if case != "empty-file" else "auto")
-    assert {"line": line, "field": field} in [{"line": e["line"], "field": e["field"]} for e in exc.value.errors]
+        trace_import(
+            project=project, path=path, format="native" if case != "empty-file" else "auto"
+        )
+    assert {"line": line, "field": field} in [
+        {"line": e["line"], "field": e["field"]} for e in exc.value.errors
+    ]
     assert "nothing was imported" in exc.value.message
     assert _snapshot() == before
 
 
 def test_non_utf8_file_is_refused(project, tmp_path):
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes('{"problem": "p", "steps": ["a"]}\n{"problem": "café", "steps": ["a"]}\n'.encode("latin-1"))
+    path.write_bytes(
+        '{"problem": "p", "steps": ["a"]}\n{"problem": "café", "steps": ["a"]}\n'.encode("latin-1")
+    )
     before = _snapshot()
     with pytest.raises(ImportRejected) as exc:
         trace_import(project=project, path=path)
@@ -196,11 +255,15 @@ def test_non_utf8_file_is_refused(project, tmp_path):
 def test_a_line_over_the_limit_is_refused(project, tmp_path, settings):
     settings.IMPORT_MAX_LINE_BYTES = 200
     path = tmp_path / "long.jsonl"
-    path.write_text('{"problem": "p", "steps": ["a"]}\n{"problem": "p", "steps": ["' + "x" * 300 + '"]}\n')
+    path.write_text(
+        '{"problem": "p", "steps": ["a"]}\n{"problem": "p", "steps": ["' + "x" * 300 + '"]}\n'
+    )
     before = _snapshot()
     with pytest.raises(ImportRejected) as exc:
         trace_import(project=project, path=path, format="native")
-    assert exc.value.errors == [{"line": 2, "field": "line", "message": "the line is longer than the limit of 200 bytes"}]
+    assert exc.value.errors == [
+        {"line": 2, "field": "line", "message": "the line is longer than the limit of 200 bytes"}
+    ]
     assert _snapshot() == before
 
 
@@ -209,13 +272,16 @@ def test_a_file_over_the_upload_limit_is_refused(project, fixtures_dir, settings
     before = _snapshot()
     with pytest.raises(ImportRejected) as exc:
         trace_import(project=project, path=_fixture(fixtures_dir, "processbench_gsm8k_30.jsonl"))
-    assert exc.value.errors[0]["field"] == "file" and "over the limit of 1000" in exc.value.errors[0]["message"]
+    assert (
+        exc.value.errors[0]["field"] == "file"
+        and "over the limit of 1000" in exc.value.errors[0]["message"]
+    )
     assert _snapshot() == before
 
 
 def test_errors_are_collected_for_the_whole_file_up_to_the_cap(project, tmp_path, settings):
     path = tmp_path / "many.jsonl"
-    path.write_text("".join('{"problem": "p%d", "steps": []}\n' % i for i in range(30)))
+    path.write_text("".join(f'{{"problem": "p{i}", "steps": []}}\n' for i in range(30)))
     with pytest.raises(ImportRejected) as exc:
         trace_import(project=project, path=path)
     assert [e["line"] for e in exc.value.errors] == list(range(1, 31))
@@ -227,7 +293,10 @@ def test_errors_are_collected_for_the_whole_file_up_to_the_cap(project, tmp_path
 
 def test_one_bad_record_at_the_end_of_a_big_file_writes_nothing(project, tmp_path, monkeypatch):
     monkeypatch.setattr("labeling.services.imports.BATCH_RECORDS", 10)
-    lines = ['{"problem": "p%d", "steps": ["a", "b"], "labels": [{"step": 0, "polarity": 1}]}' % i for i in range(50)]
+    lines = [
+        f'{{"problem": "p{i}", "steps": ["a", "b"], "labels": [{{"step": 0, "polarity": 1}}]}}'
+        for i in range(50)
+    ]
     lines.append('{"problem": "last", "steps": ["a"], "labels": [{"step": 3, "polarity": 1}]}')
     path = tmp_path / "f.jsonl"
     path.write_text("\n".join(lines) + "\n")
@@ -241,7 +310,7 @@ def test_one_bad_record_at_the_end_of_a_big_file_writes_nothing(project, tmp_pat
 def test_a_failure_while_writing_rolls_everything_back(project, tmp_path, monkeypatch):
     monkeypatch.setattr("labeling.services.imports.BATCH_RECORDS", 10)
     path = tmp_path / "f.jsonl"
-    path.write_text("".join('{"problem": "p%d", "steps": ["a"]}\n' % i for i in range(35)))
+    path.write_text("".join(f'{{"problem": "p{i}", "steps": ["a"]}}\n' for i in range(35)))
     from labeling.services import imports
 
     calls = {"n": 0}
@@ -276,17 +345,24 @@ def test_the_same_trace_in_two_projects_is_imported_into_each(project, fixtures_
 
 def test_a_splitter_for_a_json_file_and_an_unknown_format_are_refused(project, fixtures_dir):
     with pytest.raises(ImportRejected) as exc:
-        trace_import(project=project, path=_fixture(fixtures_dir, "trl_synthetic.jsonl"), splitter="line")
+        trace_import(
+            project=project, path=_fixture(fixtures_dir, "trl_synthetic.jsonl"), splitter="line"
+        )
     assert exc.value.errors[0]["field"] == "splitter"
     with pytest.raises(ImportRejected) as exc:
-        trace_import(project=project, path=_fixture(fixtures_dir, "trl_synthetic.jsonl"), format="csv")
+        trace_import(
+            project=project, path=_fixture(fixtures_dir, "trl_synthetic.jsonl"), format="csv"
+        )
     assert exc.value.errors[0]["field"] == "format"
 
 
 def test_progress_reaches_the_total(project, fixtures_dir):
     seen = []
-    trace_import(project=project, path=_fixture(fixtures_dir, "trl_synthetic.jsonl"),
-                 progress=lambda done, total: seen.append((done, total)))
+    trace_import(
+        project=project,
+        path=_fixture(fixtures_dir, "trl_synthetic.jsonl"),
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen[-1] == (3, 3)
     assert [d for d, _t in seen] == sorted(d for d, _t in seen)
 
@@ -294,7 +370,9 @@ def test_progress_reaches_the_total(project, fixtures_dir):
 def test_step_text_survives_exactly_with_backslashes_tabs_and_newlines(project, tmp_path):
     tricky = ["\\frac{1}{2}\tand\r\n\\\\n literal", "ünï ∑ 😀 \\N", "line\nbreak\\"]
     path = tmp_path / "t.jsonl"
-    path.write_text(json.dumps({"problem": "p\\q", "steps": tricky, "metadata": {"k": "a\tb"}}) + "\n")
+    path.write_text(
+        json.dumps({"problem": "p\\q", "steps": tricky, "metadata": {"k": "a\tb"}}) + "\n"
+    )
     trace_import(project=project, path=path)
     trace = Trace.objects.get()
     assert list(trace.steps.order_by("index").values_list("text", flat=True)) == tricky
@@ -312,8 +390,15 @@ def test_the_fast_path_and_the_per_row_checks_write_the_same_rows(project, fixtu
     trace_import(project=other, path=_fixture(fixtures_dir, "prm800k_phase2_sample.jsonl"))
 
     def rows(p):
-        return sorted(StepLabel.objects.filter(trace__project=p).values_list(
-            "step__index", "step__trace__external_id", "annotator__username", "polarity", "category__key"))
+        return sorted(
+            StepLabel.objects.filter(trace__project=p).values_list(
+                "step__index",
+                "step__trace__external_id",
+                "annotator__username",
+                "polarity",
+                "category__key",
+            )
+        )
 
     assert rows(project) == rows(other) and len(rows(project)) == 76
     if connection.vendor == "postgresql":
