@@ -41,6 +41,7 @@ from labeling.models import Category, ImportJob, Project, Step, StepLabel, Trace
 from labeling.services.projects import source_annotator_get_or_create
 
 BATCH_RECORDS = 2000
+_IMPORT_LOCK = 0x494D50  # advisory-lock namespace of trace imports ("IMP")
 Progress = Callable[[int, int], None]
 
 
@@ -324,6 +325,11 @@ class _Writer:
         self.is_postgresql = connection.vendor == "postgresql"
         self.annotator_ids: dict[tuple[str, str], int] = {}
         self.now = timezone.now()
+        if self.is_postgresql:
+            # Imports into one project run one at a time: each checks for existing traces
+            # before adding its own, which two concurrent imports of one file would both pass.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_IMPORT_LOCK, project.pk])
         self.locks_foreign_keys = self.is_postgresql and self._skip_row_foreign_key_checks()
 
     def _skip_row_foreign_key_checks(self) -> bool:

@@ -1,12 +1,15 @@
 """trace_import: counts, source annotators, dedupe, all-or-nothing, every bad input refused."""
 
 import json
+import threading
 
 import pytest
+from django.db import connection, connections, transaction
 
 from labeling.errors import ImportRejected
 from labeling.models import Project, Step, StepLabel, Trace, User
-from labeling.services.imports import trace_import
+from labeling.services import imports
+from labeling.services.imports import _prefetched, trace_import
 from labeling.services.projects import project_create
 
 pytestmark = pytest.mark.django_db
@@ -311,8 +314,6 @@ def test_a_failure_while_writing_rolls_everything_back(project, tmp_path, monkey
     monkeypatch.setattr("labeling.services.imports.BATCH_RECORDS", 10)
     path = tmp_path / "f.jsonl"
     path.write_text("".join(f'{{"problem": "p{i}", "steps": ["a"]}}\n' for i in range(35)))
-    from labeling.services import imports
-
     calls = {"n": 0}
     original = imports._Writer.write
 
@@ -381,8 +382,6 @@ def test_step_text_survives_exactly_with_backslashes_tabs_and_newlines(project, 
 
 def test_the_fast_path_and_the_per_row_checks_write_the_same_rows(project, fixtures_dir, settings):
     """On PostgreSQL the import may skip per-row FK triggers; both ways give the same data."""
-    from django.db import connection
-
     settings.IMPORT_PG_BULK_FK_LOCKS = False
     trace_import(project=project, path=_fixture(fixtures_dir, "prm800k_phase2_sample.jsonl"))
     settings.IMPORT_PG_BULK_FK_LOCKS = True
@@ -408,8 +407,6 @@ def test_the_fast_path_and_the_per_row_checks_write_the_same_rows(project, fixtu
 
 
 def test_prefetching_keeps_order_passes_errors_and_stops_the_reader_early():
-    from labeling.services.imports import _prefetched
-
     assert list(_prefetched(iter(range(50)), size=3)) == list(range(50))
 
     def broken():
@@ -434,3 +431,29 @@ def test_prefetching_keeps_order_passes_errors_and_stops_the_reader_early():
     assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
     stream.close()
     assert closed == [True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_into_one_project_take_turns_on_postgresql(project, fixtures_dir):
+    """A second import waits for the first, then finds its traces and adds nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite already allows one writer at a time")
+    path = _fixture(fixtures_dir, "trl_synthetic.jsonl")
+    results = []
+    with transaction.atomic():
+        results.append(trace_import(project=project, path=path))
+
+        def second():
+            try:
+                results.append(trace_import(project=project, path=path))
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1)
+        assert thread.is_alive()  # blocked on the first import's lock
+    thread.join(timeout=30)
+    assert [r.traces_added for r in results] == [3, 0]
+    assert results[1].duplicates_skipped == 3
+    assert Trace.objects.count() == 3
