@@ -145,50 +145,33 @@ def trace_import(
     """Import every trace of a file into the project, all or nothing.
 
     Raise ImportRejected listing each problem as {line, field, message} (up to
-    settings.IMPORT_MAX_ERRORS); then nothing is written. `progress(processed, total)` is
-    called with line numbers as the two passes go.
+    settings.IMPORT_MAX_ERRORS; line 0 means the whole file); then nothing is written.
+    `progress(processed_lines, total_lines)` is called as the file is read. `created_by` is
+    accepted for symmetry with the job (which records it); traces do not store an uploader.
     """
     path = Path(path)
     max_line = settings.IMPORT_MAX_LINE_BYTES
+
+    def refuse(field: str, message: str) -> ImportRejected:
+        return _reject(path, [ImportIssue(0, field, message)])
+
     if not path.is_file():
-        raise _reject(path, [ImportIssue(0, "file", f"no such file: {path}")])
-    size = path.stat().st_size
-    max_upload = settings.IMPORT_MAX_UPLOAD_BYTES
-    if size > settings.IMPORT_MAX_UPLOAD_BYTES:
-        raise _reject(
-            path,
-            [
-                ImportIssue(
-                    0,
-                    "file",
-                    f"the file has {size} bytes, over the limit of {max_upload}",
-                )
-            ],
-        )
+        raise refuse("file", f"no such file: {path}")
+    size, max_upload = path.stat().st_size, settings.IMPORT_MAX_UPLOAD_BYTES
+    if size > max_upload:
+        raise refuse("file", f"the file has {size} bytes, over the limit of {max_upload}")
     if format == "auto":
         format = format_detect(path, max_line_bytes=max_line)
     if format not in FORMATS:
-        raise _reject(
-            path,
-            [
-                ImportIssue(
-                    0,
-                    "format",
-                    f"unknown format {format!r}; use auto or one of {', '.join(FORMATS)}",
-                )
-            ],
-        )
+        raise refuse("format", f"unknown format {format!r}; use auto or {', '.join(FORMATS)}")
     splitter = splitter or None
     if splitter is not None and format != "text":
-        raise _reject(
-            path,
-            [ImportIssue(0, "splitter", f"a splitter applies to text files only, not to {format}")],
-        )
+        raise refuse("splitter", f"a splitter applies to text files only, not to {format}")
     if format == "text":
         try:
             splitter_from_spec(splitter)
         except ValueError as exc:
-            raise _reject(path, [ImportIssue(0, "splitter", str(exc))]) from exc
+            raise refuse("splitter", str(exc)) from exc
 
     total = line_count(path)
     report = progress or (lambda processed, total: None)
