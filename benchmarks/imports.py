@@ -68,10 +68,13 @@ def _child(db_url: str, file: str) -> None:
     from labeling.services.projects import project_create
 
     project = project_create(name="Bench", slug="bench")
+    server_cpu = _server_cpu_reader()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_before, server_before = _cpu_seconds(), server_cpu()
     start = time.perf_counter()
     result = trace_import(project=project, path=file, format="native")
     seconds = time.perf_counter() - start
+    cpu_after, server_after = _cpu_seconds(), server_cpu()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
@@ -82,9 +85,41 @@ def _child(db_url: str, file: str) -> None:
                 "labels": result.labels_added,
                 "rss_before_kb": rss_before,
                 "rss_peak_kb": rss_after,
+                "client_cpu": cpu_after - cpu_before,
+                "server_cpu": None if server_before is None else server_after - server_before,
             }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu_reader():
+    """Return a function reading the CPU seconds of this connection's PostgreSQL backend.
+
+    Works when the server runs on this machine (it reads /proc); otherwise returns None.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    stat = Path(f"/proc/{pid}/stat")
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float | None:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    return read
 
 
 def _manage(env: dict, *args: str) -> None:
@@ -135,6 +170,12 @@ def _report(label: str, size_bytes: int, figures: dict) -> None:
         f"{figures['traces'] / s:>8.0f} traces/s  {figures['steps'] / s:>8.0f} steps/s  "
         f"peak RSS {figures['rss_peak_kb'] / 1024:6.1f} MB "
         f"(before import {figures['rss_before_kb'] / 1024:.1f} MB)"
+    )
+    server = figures.get("server_cpu")
+    print(
+        f"{'':<11} CPU: import process {figures['client_cpu']:.2f} s"
+        + (f", database backend {server:.2f} s" if server is not None else "")
+        + f"; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
 
 
