@@ -1,6 +1,6 @@
 """Import speed and memory: N traces x 10 steps of native JSONL into PostgreSQL and SQLite.
 
-    python -m benchmarks imports [--sizes 10000,20000] [--steps 10] [--no-labels]
+    python -m benchmarks imports [--sizes 10000,20000] [--steps 10] [--labels]
         [--pg postgres://postgres@127.0.0.1:5432/bench_imports] [--skip-pg] [--skip-sqlite]
 
 Each import runs in a fresh child process against a fresh database (the PostgreSQL database
@@ -186,7 +186,9 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks imports")
     parser.add_argument("--sizes", default="10000,20000", help="trace counts, comma-separated")
     parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--no-labels", action="store_true", help="omit one source label per step")
+    parser.add_argument(
+        "--labels", action="store_true", help="add one source label per step (about 34 MB)"
+    )
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/bench_imports")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
@@ -196,7 +198,7 @@ def main(argv: list[str]) -> None:
         tmpdir = Path(tmp)
         for traces in sizes:
             file = tmpdir / f"traces_{traces}.jsonl"
-            size_bytes = generate(file, traces=traces, steps=args.steps, labels=not args.no_labels)
+            size_bytes = generate(file, traces=traces, steps=args.steps, labels=args.labels)
             if not args.skip_pg:
                 name = args.pg.rsplit("/", 1)[1]
                 _psql_admin(args.pg, f'DROP DATABASE IF EXISTS "{name}"')
