@@ -549,9 +549,11 @@ class _Writer:
                 (f"{t}\t{i}\t{_copy_text(text)}\n" for t, i, text in items),
             )
             return
-        Step.objects.bulk_create(
-            [Step(trace_id=t, index=i, text=text) for t, i, text in items], batch_size=500
-        )
+        # Other databases: one prepared INSERT run over all rows, without model instances.
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                'INSERT INTO labeling_step (trace_id, "index", text) VALUES (%s, %s, %s)', items
+            )
 
     def _insert_labels(self, rows: list[tuple]) -> None:
         """Insert (trace id, step index, annotator id, category id, polarity, is_unsure) rows."""
@@ -582,27 +584,15 @@ class _Writer:
                 )
                 cursor.execute("TRUNCATE import_label_rows")
             return
-        trace_ids = {r[0] for r in rows}
-        step_ids = {
-            (t, i): s
-            for s, t, i in Step.objects.filter(trace_id__in=trace_ids).values_list(
-                "id", "trace_id", "index"
+        now = connection.ops.adapt_datetimefield_value(self.now)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO labeling_steplabel (step_id, trace_id, annotator_id, category_id, "
+                "polarity, rationale, is_unsure, created_at, updated_at) "
+                "SELECT id, trace_id, %s, %s, %s, '', %s, %s, %s FROM labeling_step "
+                'WHERE trace_id = %s AND "index" = %s',
+                [(a, c, p, u, now, now, t, i) for t, i, a, c, p, u in rows],
             )
-        }
-        StepLabel.objects.bulk_create(
-            [
-                StepLabel(
-                    step_id=step_ids[(t, i)],
-                    trace_id=t,
-                    annotator_id=a,
-                    category_id=c,
-                    polarity=p,
-                    is_unsure=u,
-                )
-                for t, i, a, c, p, u in rows
-            ],
-            batch_size=500,
-        )
 
 
 # Import jobs: an uploaded file imported by a Celery task, with progress a client can poll.

@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from labeling.errors import ImportRejected
 from labeling.models import Project, Step, StepLabel, Trace, User
@@ -86,7 +87,10 @@ def test_labels_in_the_file_belong_to_non_person_source_annotators(project, fixt
 
 
 def test_processbench_labels_map_to_the_default_taxonomy(project, fixtures_dir):
+    before = timezone.now()
     trace_import(project=project, path=_fixture(fixtures_dir, "processbench_gsm8k_30.jsonl"))
+    stamps = StepLabel.objects.values_list("created_at", "updated_at", "rationale").distinct()
+    assert len(stamps) == 1 and before <= stamps[0][0] <= timezone.now()
     trace = Trace.objects.get(external_id="gsm8k-0")  # label 1: step 0 right, step 1 wrong
     labels = {
         x.step.index: (x.category.key, x.polarity)
