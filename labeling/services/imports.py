@@ -355,7 +355,8 @@ class _Writer:
     def annotator_id(self, source: str, name: str) -> int:
         key = (source, name)
         if key not in self.annotator_ids:
-            if name.startswith("source-"):
+            if source == "native" and name.startswith("source-"):
+                # A native file exported from this tool names source annotators as they are.
                 user = source_annotator_get_or_create(source=name[len("source-") :])
             else:
                 user = source_annotator_get_or_create(source=source, labeler=name)

@@ -461,3 +461,13 @@ def test_two_imports_into_one_project_take_turns_on_postgresql(project, fixtures
     assert [r.traces_added for r in results] == [3, 0]
     assert results[1].duplicates_skipped == 3
     assert Trace.objects.count() == 3
+
+
+def test_native_source_annotator_names_are_kept_as_they_are(project, tmp_path):
+    """A native export of imported PRM800K labels re-imports onto the same source annotator."""
+    path = tmp_path / "n.jsonl"
+    label = {"annotator": "source-prm800k-abc", "step": 0, "polarity": 0, "unsure": True}
+    path.write_text(json.dumps({"problem": "p", "steps": ["a"], "labels": [label]}) + "\n")
+    trace_import(project=project, path=path)
+    user = User.objects.get(step_labels__isnull=False)
+    assert (user.username, user.is_source) == ("source-prm800k-abc", True)
