@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.db import transaction
 from django.urls import path
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -94,7 +94,11 @@ class ImportListCreateApi(ProjectScopedMixin, APIView):
     @extend_schema(
         operation_id="import_create",
         request={"multipart/form-data": InputSerializer},
-        responses={202: OutputSerializer},
+        responses={
+            202: OutputSerializer,
+            400: OpenApiResponse(description="A missing file, unknown format or bad splitter."),
+            413: OpenApiResponse(description="The file is over IMPORT_MAX_UPLOAD_BYTES."),
+        },
         summary="Upload a trace file; the import runs in the background (lead only).",
         description=(
             "Formats: auto, " + ", ".join(FORMATS) + ". Splitter (text only): line, "
@@ -143,7 +147,7 @@ class ImportDetailApi(ProjectScopedMixin, APIView):
             .first()
         )
         if job is None:
-            return Response({"detail": "No such import."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound("No such import in this project.")
         return Response(self.OutputSerializer(job).data)
 
 
