@@ -14,6 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -185,10 +186,10 @@ def trace_import(
     # every record is still validated; any problem rolls the whole import back.
     issues: list[ImportIssue] = []
     max_errors = settings.IMPORT_MAX_ERRORS
-    with transaction.atomic():
+    with transaction.atomic(), closing(_prefetched(records(), size=BATCH_RECORDS)) as items:
         writer = _Writer(project=project, job=job, taxonomy=taxonomy, result=result)
         batch: list[TraceRecord] = []
-        for line, item in _prefetched(records(), size=BATCH_RECORDS):
+        for line, item in items:
             if isinstance(item, list):
                 issues.extend(item)
             else:
