@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from itertools import islice
 from typing import Any
 
 from labeling.importers.reader import first_significant_byte, iter_json_values
+from labeling.importers.records import ImportIssue
 
 
 def format_of_record(record: Any) -> str | None:
@@ -30,18 +32,21 @@ def format_of_record(record: Any) -> str | None:
     return None
 
 
-def format_detect(path: Path | str, *, max_line_bytes: int) -> str:
-    """Return the format of the file: text unless it starts with JSON, else by its first record.
+def format_detect(path: Path | str, *, max_line_bytes: int, sample: int = 100) -> str:
+    """Return the file's format: text unless it starts with JSON, else by its first good record.
 
-    A JSON file whose first record cannot be read or matches no shape is taken as native, so
-    that the parse reports what is wrong with it line by line.
+    Unreadable records are passed over (the parse reports them); a JSON file with no record of
+    a known shape among the first `sample` is taken as native, so that the parse says, line by
+    line, what is missing.
     """
     first = first_significant_byte(path)
     if first not in (b"{", b"["):
         return "text"
     values = iter_json_values(path, max_line_bytes=max_line_bytes)
     try:
-        for _line, value in values:
+        for _line, value in islice(values, sample):
+            if isinstance(value, ImportIssue):
+                continue
             return format_of_record(value) or "native"
     finally:
         values.close()

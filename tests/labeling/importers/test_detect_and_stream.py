@@ -23,6 +23,12 @@ def test_each_fixture_is_detected(fixtures_dir, name, expected):
     assert format_detect(fixtures_dir / "importers" / name, max_line_bytes=1 << 20) == expected
 
 
+def test_a_broken_first_line_does_not_hide_the_format(tmp_path):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"prompt": \n{"prompt": "p", "completions": ["a"], "labels": [true]}\n')
+    assert format_detect(path, max_line_bytes=1 << 20) == "trl"
+
+
 def test_unreadable_json_falls_back_to_native_so_the_parse_names_the_problem(tmp_path):
     path = tmp_path / "x.jsonl"
     path.write_text('{"problem": \n')
