@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
 from labeling.importers.reader import first_significant_byte, iter_json_values
