@@ -1,5 +1,9 @@
 """Format detection, duplicate ids, and problems collected for the whole file."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from labeling.importers.detect import format_detect
@@ -56,3 +60,15 @@ def test_problems_of_every_line_are_reported_not_only_the_first(tmp_path):
     items = list(records_iter(path, format="native", max_line_bytes=1 << 20))
     found = [(i.line, i.field) for _l, item in items if isinstance(item, list) for i in item]
     assert found == [(1, "steps"), (2, "json"), (4, "problem"), (4, "steps[0]")]
+
+
+def test_the_importers_package_does_not_import_django():
+    """Parsing stays pure: importing every importer module pulls in no Django."""
+    code = (
+        "import sys\n"
+        "import labeling.importers.stream, labeling.importers.detect\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('django', 'rest_framework')], "
+        "sorted(m for m in sys.modules if m.startswith('django'))\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
