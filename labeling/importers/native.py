@@ -85,6 +85,25 @@ def parse_labels(check: Checker, value: Any, *, step_count: int) -> list[SourceL
     labels: list[SourceLabel] = []
     seen: set[tuple[str, int]] = set()
     for i, item in enumerate(value):
+        if type(item) is dict:
+            # The common case, checked with the fewest operations; any doubt takes the
+            # detailed path below, which names what is wrong.
+            step, polarity = item.get("step"), item.get("polarity")
+            annotator, category = item.get("annotator") or "", item.get("category") or ""
+            unsure = item.get("unsure", False)
+            if (
+                type(step) is int
+                and 0 <= step < step_count
+                and type(polarity) is int
+                and -1 <= polarity <= 1
+                and type(annotator) is str
+                and type(category) is str
+                and type(unsure) is bool
+                and (annotator, step) not in seen
+            ):
+                seen.add((annotator, step))
+                labels.append(SourceLabel(step, polarity, annotator, unsure, category))
+                continue
         name = f"labels[{i}]"
         if not isinstance(item, dict):
             check.add(name, f"must be an object, got {type_name(item)}")

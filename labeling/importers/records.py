@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -34,9 +34,8 @@ class RecordInvalid(Exception):
         self.issues = issues
 
 
-@dataclass(frozen=True, slots=True)
-class SourceLabel:
-    """A label that came with the file.
+class SourceLabel(NamedTuple):
+    """A label that came with the file (a named tuple: files hold millions of them).
 
     `annotator` names the labeler inside the source ("" = the source itself, e.g. ProcessBench's
     experts as one annotator); `category` is a taxonomy key when the file names one.

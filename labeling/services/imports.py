@@ -402,17 +402,24 @@ class _Writer:
                 )
             )
         rows: list[tuple] = []
+        annotator_ids = self.annotator_ids
+        categories: dict[tuple[str, int], Category] = {}
         for record, digest in zip(batch, hashes, strict=True):
             trace_id = trace_ids[digest]
             for label in record.labels:
-                annotator_id = self.annotator_id(record.source, label.annotator)
+                annotator_id = annotator_ids.get((record.source, label.annotator))
+                if annotator_id is None:
+                    annotator_id = self.annotator_id(record.source, label.annotator)
                 key = (trace_id, label.step_index, annotator_id)
                 if key in taken:
                     self.result.labels_skipped += 1
                     continue
                 taken.add(key)
-                category = self.taxonomy.category(label)
-                assert isinstance(category, Category)  # checked in the first pass
+                category = categories.get((label.category, label.polarity))
+                if category is None:
+                    found = self.taxonomy.category(label)
+                    assert isinstance(found, Category)  # checked when the record was read
+                    category = categories[(label.category, label.polarity)] = found
                 rows.append(
                     (
                         trace_id,
