@@ -583,13 +583,17 @@ class _Writer:
                 (f"{t}\t{i}\t{a}\t{c}\t{p}\t{'t' if u else 'f'}\n" for t, i, a, c, p, u in rows),
             )
             with connection.cursor() as cursor:
+                # Statistics make the planner look steps up by index rather than scan the
+                # whole step table; the trace filter bounds the work to this batch either way.
+                cursor.execute("ANALYZE import_label_rows")
                 cursor.execute(
                     "INSERT INTO labeling_steplabel (step_id, trace_id, annotator_id, category_id, "
                     "polarity, rationale, is_unsure, created_at, updated_at) "
                     "SELECT s.id, r.trace_id, r.annotator_id, r.category_id, r.polarity, '', "
                     "r.is_unsure, %s, %s FROM import_label_rows r JOIN labeling_step s "
-                    "ON s.trace_id = r.trace_id AND s.index = r.step_index",
-                    [self.now, self.now],
+                    "ON s.trace_id = r.trace_id AND s.index = r.step_index "
+                    "WHERE s.trace_id = ANY(%s)",
+                    [self.now, self.now, sorted({r[0] for r in rows})],
                 )
                 cursor.execute("TRUNCATE import_label_rows")
             return
