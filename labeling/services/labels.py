@@ -1,4 +1,5 @@
 """Step-label writes: upsert one or many labels of one annotator, keeping every change."""
+
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -23,16 +24,17 @@ def _categories_by_key(trace: Trace) -> dict[str, Category]:
 
 
 @transaction.atomic
-def step_labels_set(
-    *, trace: Trace, annotator: User, labels: list[LabelInput]
-) -> list[StepLabel]:
+def step_labels_set(*, trace: Trace, annotator: User, labels: list[LabelInput]) -> list[StepLabel]:
     """Upsert the annotator's labels for steps of one trace; a repeated call changes nothing.
 
     Existing rows are locked first, so two saves of the same step serialise instead of
     losing one; a history row is written only when a value actually changes.
     """
     categories = _categories_by_key(trace)
-    steps = {s.index: s for s in Step.objects.filter(trace=trace, index__in=[x.step_index for x in labels])}
+    steps = {
+        s.index: s
+        for s in Step.objects.filter(trace=trace, index__in=[x.step_index for x in labels])
+    }
     for item in labels:
         if item.step_index not in steps:
             raise NotFound(f"Trace {trace.pk} has no step {item.step_index}.", field="step_index")
@@ -62,21 +64,29 @@ def step_labels_set(
         if label is None:
             try:
                 with transaction.atomic():
-                    label = StepLabel.objects.create(step=step, trace=trace, annotator=annotator, **values)
+                    label = StepLabel.objects.create(
+                        step=step, trace=trace, annotator=annotator, **values
+                    )
             except IntegrityError:
                 # A concurrent request created it between our lock and insert: update theirs.
                 label = StepLabel.objects.select_for_update().get(step=step, annotator=annotator)
             else:
-                changes.append(StepLabelChange(step=step, annotator=annotator, action="created", **values))
+                changes.append(
+                    StepLabelChange(step=step, annotator=annotator, action="created", **values)
+                )
                 saved.append(label)
                 continue
         if (label.category_id, label.rationale, label.is_unsure) != (
-            category.pk, item.rationale, item.is_unsure
+            category.pk,
+            item.rationale,
+            item.is_unsure,
         ):
             for field, value in values.items():
                 setattr(label, field, value)
             label.save(update_fields=[*values, "updated_at"])
-            changes.append(StepLabelChange(step=step, annotator=annotator, action="updated", **values))
+            changes.append(
+                StepLabelChange(step=step, annotator=annotator, action="updated", **values)
+            )
         saved.append(label)
     StepLabelChange.objects.bulk_create(changes)
     return saved
@@ -93,9 +103,13 @@ def step_label_delete(*, trace: Trace, annotator: User, step_index: int) -> bool
     if label is None:
         return False
     StepLabelChange.objects.create(
-        step_id=label.step_id, annotator=annotator, action="deleted",
-        category_id=label.category_id, polarity=label.polarity,
-        rationale=label.rationale, is_unsure=label.is_unsure,
+        step_id=label.step_id,
+        annotator=annotator,
+        action="deleted",
+        category_id=label.category_id,
+        polarity=label.polarity,
+        rationale=label.rationale,
+        is_unsure=label.is_unsure,
     )
     label.delete()
     return True

@@ -1,4 +1,5 @@
 """Taxonomy writes: the default taxonomy, drafts and publishing."""
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,9 +73,13 @@ def taxonomy_version_publish_new(
     return version
 
 
-def taxonomy_default_create(*, project: Project, published_by: User | None = None) -> TaxonomyVersion:
+def taxonomy_default_create(
+    *, project: Project, published_by: User | None = None
+) -> TaxonomyVersion:
     """Publish the default positive / neutral / negative taxonomy (hotkeys 1/2/3)."""
     return taxonomy_version_publish_new(
-        project=project, categories=DEFAULT_CATEGORIES, published_by=published_by,
+        project=project,
+        categories=DEFAULT_CATEGORIES,
+        published_by=published_by,
         notes="Default taxonomy.",
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from labeling.errors import ImportRejected
 from labeling.models import Project, Step, StepLabel, Trace, User
-from labeling.services import imports
+from labeling.services import trace_writer
 from labeling.services.imports import _prefetched, trace_import
 from labeling.services.projects import project_create
 
@@ -319,7 +319,7 @@ def test_a_failure_while_writing_rolls_everything_back(project, tmp_path, monkey
     path = tmp_path / "f.jsonl"
     path.write_text("".join(f'{{"problem": "p{i}", "steps": ["a"]}}\n' for i in range(35)))
     calls = {"n": 0}
-    original = imports._Writer.write
+    original = trace_writer.TraceWriter.write
 
     def failing_write(self, batch):
         calls["n"] += 1
@@ -327,7 +327,7 @@ def test_a_failure_while_writing_rolls_everything_back(project, tmp_path, monkey
             raise RuntimeError("disk full")
         return original(self, batch)
 
-    monkeypatch.setattr(imports._Writer, "write", failing_write)
+    monkeypatch.setattr(trace_writer.TraceWriter, "write", failing_write)
     before = _snapshot()
     with pytest.raises(RuntimeError):
         trace_import(project=project, path=path)
