@@ -130,6 +130,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 IMPORT_MAX_LINE_BYTES = env.int("IMPORT_MAX_LINE_BYTES", default=1024 * 1024)
 IMPORT_MAX_UPLOAD_BYTES = env.int("IMPORT_MAX_UPLOAD_BYTES", default=512 * 1024 * 1024)
 IMPORT_MAX_ERRORS = env.int("IMPORT_MAX_ERRORS", default=100)
+# PostgreSQL imports lock each parent row once instead of firing a foreign-key trigger per row
+# (needs a role allowed to SET session_replication_role; falls back to the triggers otherwise).
+IMPORT_PG_BULK_FK_LOCKS = env.bool("IMPORT_PG_BULK_FK_LOCKS", default=True)
 
 # Agreement over more labels than this is computed by a Celery task and cached.
 AGREEMENT_ASYNC_LABEL_THRESHOLD = env.int("AGREEMENT_ASYNC_LABEL_THRESHOLD", default=50_000)

@@ -1,4 +1,5 @@
 """Project and membership writes."""
+
 from django.db import transaction
 
 from labeling.errors import Conflict, DomainError, NotAllowed
@@ -8,9 +9,7 @@ from labeling.services.taxonomies import taxonomy_default_create
 
 
 @transaction.atomic
-def project_create(
-    *, name: str, slug: str, lead: User | None = None, **settings_fields
-) -> Project:
+def project_create(*, name: str, slug: str, lead: User | None = None, **settings_fields) -> Project:
     """Create a project with the default published taxonomy, and make `lead` its lead."""
     project = Project.objects.create(name=name, slug=slug, **settings_fields)
     taxonomy_default_create(project=project, published_by=lead)
