@@ -2,6 +2,7 @@
 import json
 from pathlib import Path
 
+import datasets
 import pytest
 
 from exports.options import options_from_dict
@@ -170,7 +171,6 @@ def test_annotator_export_uses_only_that_persons_labels(labelled_project, tmp_pa
 @pytest.mark.parametrize("file_format", ["jsonl", "parquet"])
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_hugging_face_datasets_loads_every_format(labelled_project, tmp_path, fmt, file_format):
-    datasets = pytest.importorskip("datasets")
     options = {"format": fmt, "file_format": file_format, "split": "0.6,0.4,0"}
     if fmt == "native":
         options["aggregate"] = "soft"

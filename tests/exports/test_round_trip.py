@@ -7,9 +7,8 @@ import pytest
 from exports.options import options_from_dict
 from exports.services import export_write
 from labeling.models import StepLabel
+from labeling.services import imports
 from labeling.services.projects import project_create
-
-imports = pytest.importorskip("labeling.services.imports")
 
 pytestmark = pytest.mark.django_db
 
