@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from labeling.importers.records import Checker, SourceLabel, TraceRecord, is_int, type_name
+from labeling.importers.records import Checker, SourceLabel, TraceRecord, type_name
 
 FORMAT = "math-shepherd"
 TAG = "ки"
@@ -29,12 +29,7 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     task = record.get("task")
     if task is not None and not isinstance(task, str):
         check.add("task", f"must be a string, got {type_name(task)}")
-    external_id = ""
-    if record.get("id") is not None:
-        if isinstance(record["id"], str) or is_int(record["id"]):
-            external_id = str(record["id"])
-        else:
-            check.add("id", f"must be a string or an integer, got {type_name(record['id'])}")
+    external_id = check.optional_id(record)
     check.raise_if_any()
     pieces = text.split(TAG)
     if len(pieces) < 2:

@@ -37,7 +37,7 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     assert record is not None
     problem = check.string(record, "problem")
     steps = check.steps(record, "steps")
-    external_id = _external_id(check, record)
+    external_id = check.optional_id(record)
     final_answer = check.string(record, "final_answer", required=False)
     ground_truth = check.string(record, "ground_truth_answer", required=False)
     generator = check.string(record, "generator", required=False)
@@ -64,15 +64,6 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
         labels=labels,
     )
 
-
-def _external_id(check: Checker, record: dict) -> str:
-    value = record.get("id")
-    if value is None:
-        return ""
-    if isinstance(value, str) or is_int(value):
-        return str(value)
-    check.add("id", f"must be a string or an integer, got {type_name(value)}")
-    return ""
 
 
 def parse_labels(check: Checker, value: Any, *, step_count: int) -> list[SourceLabel]:

@@ -96,35 +96,13 @@ def iter_json_values(
 
 
 def _iter_jsonl(f: BinaryIO, *, max_line_bytes: int) -> Iterator[tuple[int, Any | ImportIssue]]:
-    line_no = 0
-    while True:
-        raw = f.readline(max_line_bytes + 2)
-        if not raw:
-            return
-        line_no += 1
-        if line_no == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM) :]
-        content = raw.rstrip(b"\r\n")
-        if len(content) > max_line_bytes:
-            while raw and not raw.endswith(b"\n"):
-                raw = f.readline(CHUNK_BYTES)
-            yield (
-                line_no,
-                ImportIssue(
-                    line_no, "line", f"the line is longer than the limit of {max_line_bytes} bytes"
-                ),
-            )
-            continue
-        if not content.strip():
-            continue
-        try:
-            yield line_no, orjson.loads(content)
-        except orjson.JSONDecodeError as exc:
+    for line_no, item in iter_lines(f, max_line_bytes=max_line_bytes):
+        if isinstance(item, ImportIssue):
+            yield line_no, item
+        elif item.strip():
             try:
-                content.decode("utf-8")
-            except UnicodeDecodeError as uexc:
-                yield line_no, _encoding_issue(line_no, content, uexc)
-            else:
+                yield line_no, orjson.loads(item)
+            except orjson.JSONDecodeError as exc:
                 yield line_no, ImportIssue(line_no, "json", f"malformed JSON: {exc}")
 
 

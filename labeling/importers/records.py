@@ -118,6 +118,16 @@ class Checker:
         if "\x00" in value:
             self.add(name, "contains a NUL character")
 
+    def optional_id(self, obj: dict, key: str = "id") -> str:
+        """Return the record's own id as text ("" when absent); a string or an integer."""
+        value = obj.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str) or is_int(value):
+            return str(value)
+        self.add(key, f"must be a string or an integer, got {type_name(value)}")
+        return ""
+
     def optional_bool(self, obj: dict, key: str, *, name: str | None = None) -> bool | None:
         value = obj.get(key)
         if value is None or isinstance(value, bool):

@@ -22,12 +22,7 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
     assert record is not None
     problem = check.string(record, "prompt")
     steps = check.steps(record, "completions")
-    external_id = ""
-    if record.get("id") is not None:
-        if isinstance(record["id"], str) or is_int(record["id"]):
-            external_id = str(record["id"])
-        else:
-            check.add("id", f"must be a string or an integer, got {type_name(record['id'])}")
+    external_id = check.optional_id(record)
     raw_labels = record.get("labels")
     labels: list[SourceLabel] = []
     if "labels" not in record:
