@@ -6,8 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.permissions import IsLead, ProjectScopedMixin
+from labeling.api.projects import CategoryOutputSerializer
 from labeling.errors import NotFound
-from labeling.models import Category, GoldLabel, Membership, Project, TaxonomyVersion, Trace, User
+from labeling.models import GoldLabel, Membership, Project, TaxonomyVersion, Trace, User
 from labeling.selectors.adjudication import (
     STATUSES,
     disputed_traces_for_project,
@@ -57,17 +58,6 @@ class CategoryInputSerializer(serializers.Serializer):
     is_rationale_required = serializers.BooleanField(required=False, default=False)
 
 
-class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="key", read_only=True)
-
-    class Meta:
-        model = Category
-        fields = [
-            "key", "name", "description", "polarity", "hotkey", "colour", "parent",
-            "is_rationale_required", "position",
-        ]
-
-
 class TaxonomyVersionSerializer(serializers.ModelSerializer):
     published_by = serializers.CharField(source="published_by.username", default=None)
     category_count = serializers.IntegerField(default=None)
@@ -83,14 +73,14 @@ def _taxonomy_state(project) -> dict:
     return {
         "current": {
             "number": current.number if current else None,
-            "categories": CategorySerializer(
+            "categories": CategoryOutputSerializer(
                 categories_for_version(version=current), many=True
             ).data,
             "has_labels": taxonomy_version_has_labels(version=current),
         },
         "draft": None if draft is None else {
             "notes": draft.notes,
-            "categories": CategorySerializer(categories_for_version(version=draft), many=True).data,
+            "categories": CategoryOutputSerializer(categories_for_version(version=draft), many=True).data,
         },
         "versions": TaxonomyVersionSerializer(
             taxonomy_versions_for_project(project=project), many=True
