@@ -138,6 +138,8 @@ IMPORT_PG_BULK_FK_LOCKS = env.bool("IMPORT_PG_BULK_FK_LOCKS", default=True)
 AGREEMENT_ASYNC_LABEL_THRESHOLD = env.int("AGREEMENT_ASYNC_LABEL_THRESHOLD", default=50_000)
 
 EXPORT_ROOT = Path(env("EXPORT_ROOT", default=str(MEDIA_ROOT / "exports")))
+# A job still "running" after this long is taken as dead (its worker was killed) and may be retried.
+EXPORT_STALE_SECONDS = env.int("EXPORT_STALE_SECONDS", default=3600)
 
 LOGGING = {
     "version": 1,

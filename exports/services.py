@@ -341,7 +341,7 @@ def export_job_retry(*, job: ExportJob) -> ExportJob:
     EXPORT_STALE_SECONDS (its worker died).
     """
     job = ExportJob.objects.select_for_update().get(pk=job.pk)
-    stale_after = getattr(settings, "EXPORT_STALE_SECONDS", 3600)
+    stale_after = settings.EXPORT_STALE_SECONDS
     since = job.started_at or job.created_at
     is_stale = (timezone.now() - since).total_seconds() > stale_after
     if job.state in (ExportJob.State.PENDING, ExportJob.State.RUNNING) and not is_stale:
