@@ -13,6 +13,7 @@ from frontend.lead import charts
 from frontend.lead.access import lead_or_researcher_page
 from frontend.lead.charts import Table, fmt
 from labeling.models import AgreementReport, Membership, Project
+from labeling.selectors.agreement import LabelsFingerprint
 from labeling.selectors.dashboard import (
     annotator_work_for_project,
     labels_per_day_for_project,
@@ -102,9 +103,14 @@ def _dashboard(project: Project) -> dict[str, Any]:
     report = agreement_report_get_or_schedule(
         project=project, params=DASHBOARD_PARAMS, schedule=agreement_report_compute_task.delay
     )
-    result = report.result if report.state == AgreementReport.State.SUCCEEDED else None
+    # A report being recomputed keeps its previous result: show it, marked as stale, rather
+    # than blanking the dashboard each time a label arrives on a large project.
+    result = report.result or None
     tables: dict[str, Table] = {}
-    ctx: dict[str, Any] = {"report": report, "result": result}
+    ctx: dict[str, Any] = {
+        "report": report, "result": result,
+        "is_stale": result is not None and report.state != AgreementReport.State.SUCCEEDED,
+    }
     if result is not None:
         ctx["cards"], tables["headline"] = _headline(result)
         labels = result["confusion"]["labels"]
@@ -127,7 +133,12 @@ def _dashboard(project: Project) -> dict[str, Any]:
     work = annotator_work_for_project(project=project)
     ctx["annotator_rows"], tables["annotators"] = _annotators(result, work)
 
-    weekly = weekly_trend_for_project(project=project)
+    # The report carries the labels fingerprint it was checked against just now.
+    fingerprint = LabelsFingerprint(
+        label_count=int(report.labels_fingerprint.split("|")[0] or 0),
+        value=report.labels_fingerprint,
+    )
+    weekly = weekly_trend_for_project(project=project, fingerprint=fingerprint)
     weeks = [w["week"] for w in weekly]
     ctx["weekly"] = weekly
     ctx["agreement_chart"] = charts.line_chart(weeks, [
@@ -170,7 +181,8 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     ctx = _dashboard(project)
     pending = ctx["result"] is None
     poll_url = ""
-    if pending:
+    in_flight = ctx["report"].state in (AgreementReport.State.PENDING, AgreementReport.State.RUNNING)
+    if in_flight:
         poll_url = (reverse("labeling:agreement-report", kwargs={"slug": project.slug})
                     + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}")
     response = render(request, "frontend/lead/dashboard.html", {

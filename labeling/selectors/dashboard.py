@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Q
 from django.db.models.functions import ExtractIsoYear, ExtractWeek, TruncDate
 from django.utils import timezone
 
 from labeling.agreement.trend import agreement_by_window
 from labeling.models import Assignment, Category, Project, StepLabel, Trace, User
-from labeling.selectors.agreement import _int_columns, labels_fingerprint
+from labeling.selectors.agreement import LabelsFingerprint, _int_columns, labels_fingerprint
 
 PROGRESS_STATES = ("unassigned", "partly_labeled", "fully_labeled", "adjudicated")
 DAILY_DAYS = 28
+# The weekly trend is reused while younger than this even if labels changed since: on a busy
+# project every new label changes the fingerprint, and past weeks barely move.
+WEEKLY_REUSE_FOR = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,13 @@ def qc_accuracy_by_annotator(*, project: Project) -> dict[int, tuple[int, int]]:
     A QC trace's steps all carry gold labels; an annotator's label counts as correct when its
     polarity equals the gold polarity (the category may differ within one polarity).
     """
+    # From the QC traces (few) to their labels through the (trace, annotator) index, rather
+    # than filtering every label of the project by its trace's flag.
+    qc_traces = Trace.objects.filter(project=project, is_qc=True).values("id")
     rows = (
-        _human_labels(project)
-        .filter(trace__is_qc=True, step__gold_label__isnull=False)
+        StepLabel.objects.filter(
+            trace_id__in=qc_traces, annotator__is_source=False, step__gold_label__isnull=False
+        )
         .values("annotator_id")
         .annotate(
             n=Count("id"),
@@ -186,18 +193,24 @@ def _week_monday(code: int) -> date:
     return date.fromisocalendar(code // 100, code % 100, 1)
 
 
-def weekly_trend_for_project(*, project: Project) -> list[dict[str, Any]]:
+def weekly_trend_for_project(
+    *, project: Project, fingerprint: LabelsFingerprint | None = None
+) -> list[dict[str, Any]]:
     """Return per ISO week: labels made, traces submitted and agreement of the week's steps.
 
     Agreement per week comes from labeling.agreement.trend (steps belong to the week of their
-    latest label). Cached by the labels fingerprint: unchanged labels, no recomputation.
-    Cold: five queries (fingerprint x2, label rows, categories, submissions per week).
+    latest label). Cached per project: reused while the labels fingerprint is unchanged or the
+    entry is younger than WEEKLY_REUSE_FOR. Cold: up to five queries (fingerprint x2 unless
+    given, label rows, categories, submissions per week).
     """
-    fingerprint = labels_fingerprint(project_id=project.pk)
-    key = f"dashboard:weekly:{project.pk}:{fingerprint.value}"
+    fingerprint = fingerprint or labels_fingerprint(project_id=project.pk)
+    key = f"dashboard:weekly:{project.pk}"
     cached = cache.get(key)
-    if cached is not None:
-        return cached
+    now = timezone.now()
+    if cached is not None and (
+        cached["fingerprint"] == fingerprint.value or now - cached["at"] < WEEKLY_REUSE_FOR
+    ):
+        return cached["rows"]
     week = ExpressionWrapper(
         ExtractIsoYear("updated_at") * 100 + ExtractWeek("updated_at"),
         output_field=IntegerField(),
@@ -251,5 +264,5 @@ def weekly_trend_for_project(*, project: Project) -> list[dict[str, Any]]:
             "fleiss_kappa": row["fleiss_kappa"],
             "krippendorff_alpha_nominal": row["krippendorff_alpha_nominal"],
         })
-    cache.set(key, out, timeout=24 * 3600)
+    cache.set(key, {"fingerprint": fingerprint.value, "at": now, "rows": out}, timeout=24 * 3600)
     return out

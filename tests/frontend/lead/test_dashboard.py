@@ -227,3 +227,26 @@ def test_home_page_links_each_role_to_its_tools(project, lead, annotator, resear
     assert links(researcher) == {"dashboard", "exports"}
     assert links(annotator) == set()
     assert 'data-testid="start-labeling"' in _client(annotator).get(reverse("frontend:home")).content.decode()
+
+
+def test_large_project_shows_computing_then_stale_figures_while_recomputing(
+    project, lead, settings, django_capture_on_commit_callbacks
+):
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        html = client.get(url).content.decode()
+    assert len(queued) == 1  # the Celery task, not run yet
+    assert 'data-testid="computing"' in html and "data-poll-url=" in html
+    assert 'data-testid="figure-fleiss_kappa"' not in html
+    queued[0]()  # the worker computes the report (eager Celery)
+    html = client.get(url).content.decode()
+    assert 'data-testid="figure-fleiss_kappa"' in html and "data-poll-url=" not in html
+    step_labels_set(trace=project.traces.first(), annotator=people[0],
+                    labels=[LabelInput(0, "negative")])
+    with django_capture_on_commit_callbacks(execute=False):
+        html = client.get(url).content.decode()
+    assert 'data-testid="stale"' in html and 'data-testid="figure-fleiss_kappa"' in html
+    assert "data-poll-url=" in html
