@@ -37,7 +37,7 @@ def _mix(share: float, low: str = "#f6f8fa", high: str = "#0550ae") -> str:
     return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
 
 
-def heatmap(labels: list[str], matrix: list[list[int]], *, cell: int = 46) -> dict[str, Any]:
+def heatmap(labels: list[str], matrix: list[list[int]], *, cell: int = 40) -> dict[str, Any]:
     """Return the cells of a confusion heatmap, shaded by the share of their row."""
     left, top = 150, 110
     cells = []

@@ -55,3 +55,28 @@ def test_researcher_sees_dashboard_and_exports_tabs_only(page_as, live_server):
     tabs = page.get_by_test_id("lead-tabs").locator("a")
     assert tabs.all_inner_texts() == ["Dashboard", "Exports"]
     assert page.get_by_test_id("figure-krippendorff_alpha_nominal").is_visible()
+
+
+def test_lead_marks_a_fully_gold_trace_as_qc_and_home_links_lead_there(page_as, live_server):
+    from labeling.models import Category, GoldLabel, Trace
+
+    call_command("demo", verbosity=0)
+    project = Project.objects.get(slug="demo")
+    trace = Trace.objects.filter(project=project, step_labels__isnull=False).first()
+    positive = Category.objects.get(version=project.taxonomy_version, key="positive")
+    lead = User.objects.get(username="lead")
+    GoldLabel.objects.bulk_create(
+        GoldLabel(step=step, trace=trace, category=positive, polarity=1,
+                  method=GoldLabel.Method.LEAD, decided_by=lead)
+        for step in trace.steps.all()
+    )
+    page = page_as(lead)
+    page.goto(f"{live_server.url}/")
+    screenshot(page, "home-lead-links")
+    page.get_by_test_id("link-adjudication").click()
+    page.goto(f"{live_server.url}/projects/demo/lead/adjudication/{trace.pk}/")
+    page.get_by_test_id("qc-toggle").click()
+    page.get_by_test_id("qc-state").wait_for()
+    screenshot(page, "lead-adjudication-qc")
+    trace.refresh_from_db()
+    assert trace.is_qc is True
