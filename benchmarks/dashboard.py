@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +58,9 @@ def _load(slug: str) -> None:
     first = rng.integers(0, N_ANNOTATORS, N_TRACES)
     second = (first + rng.integers(1, N_ANNOTATORS, N_TRACES)) % N_ANNOTATORS
     pair = np.stack([first, second], axis=1)
-    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
-    done_at = [start + timedelta(minutes=int(m)) for m in rng.integers(0, 12 * 7 * 24 * 60, N_TRACES)]
+    start = datetime(2026, 1, 5, tzinfo=UTC)
+    minutes = rng.integers(0, 12 * 7 * 24 * 60, N_TRACES)  # twelve weeks of work
+    done_at = [start + timedelta(minutes=int(m)) for m in minutes]
     trace_id0 = step_id0 = 1_000_000
     pol_cat = [cats[-1], cats[0], cats[1]]
     traces, steps, assignments, labels, gold = (io.StringIO() for _ in range(5))

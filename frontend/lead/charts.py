@@ -165,7 +165,8 @@ def stacked_bar(parts: list[tuple[str, str, int]], *, width: int = 560) -> dict[
     for key, label, n in parts:
         w = width * n / total
         segments.append({"key": key, "label": label, "n": n, "x": x, "w": w,
-                         "share": n / total, "pct": round(100 * n / total), "fill": STATE_COLOURS.get(key, "#888"),
+                         "share": n / total, "pct": round(100 * n / total),
+                         "fill": STATE_COLOURS.get(key, "#888"),
                          "title": f"{label}: {n} ({n / total:.0%})"})
         x += w
     return {"width": width, "height": 28, "segments": segments, "total": sum(n for *_, n in parts)}
@@ -185,7 +186,8 @@ def day_grid(days: list[str], annotators: list[str], counts: list[list[int]]) ->
     return {
         "width": left + size * len(days) + 8, "height": top + size * len(annotators) + 6,
         "cells": cells,
-        "rows": [{"label": a, "y": top + i * size + size / 2 + 1} for i, a in enumerate(annotators)],
+        "rows": [{"label": a, "y": top + i * size + size / 2 + 1}
+                 for i, a in enumerate(annotators)],
         "cols": [{"label": d[5:], "x": left + j * size} for j, d in enumerate(days) if j % 7 == 0],
         "left": left,
     }

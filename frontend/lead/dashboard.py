@@ -181,7 +181,8 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     ctx = _dashboard(project)
     pending = ctx["result"] is None
     poll_url = ""
-    in_flight = ctx["report"].state in (AgreementReport.State.PENDING, AgreementReport.State.RUNNING)
+    state = ctx["report"].state
+    in_flight = state in (AgreementReport.State.PENDING, AgreementReport.State.RUNNING)
     if in_flight:
         poll_url = (reverse("labeling:agreement-report", kwargs={"slug": project.slug})
                     + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}")

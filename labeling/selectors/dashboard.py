@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Q
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q
 from django.db.models.functions import ExtractIsoYear, ExtractWeek, TruncDate
 from django.utils import timezone
 
@@ -216,7 +216,8 @@ def weekly_trend_for_project(
         output_field=IntegerField(),
     )
     rows = _int_columns(
-        _human_labels(project).annotate(week=week), ("step_id", "annotator_id", "category_id", "week")
+        _human_labels(project).annotate(week=week),
+        ("step_id", "annotator_id", "category_id", "week"),
     )
     categories = list(
         Category.objects.filter(version__taxonomy__project=project)
@@ -232,7 +233,8 @@ def weekly_trend_for_project(
             keys.append(key_)
         code_of_id[cid] = code_of_key[key_]
     figures = agreement_by_window(
-        item=rows[:, 0], coder=rows[:, 1], value=code_of_id[rows[:, 2]] if rows.size else rows[:, 2],
+        item=rows[:, 0], coder=rows[:, 1],
+        value=code_of_id[rows[:, 2]] if rows.size else rows[:, 2],
         window=rows[:, 3], categories=keys,
     )
     submitted_week = ExpressionWrapper(

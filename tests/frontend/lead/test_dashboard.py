@@ -199,8 +199,8 @@ def test_progress_counts_each_trace_in_one_state(project):
 def test_qc_accuracy_is_the_share_of_qc_labels_with_gold_polarity(project, annotator):
     qc = TraceFactory(project=project, steps=4, is_qc=True)
     version = project.taxonomy_version
-    for step, key in zip(qc.steps.order_by("index"), ["positive", "positive", "negative", "neutral"],
-                         strict=True):
+    gold_keys = ["positive", "positive", "negative", "neutral"]
+    for step, key in zip(qc.steps.order_by("index"), gold_keys, strict=True):
         category = version.categories.get(key=key)
         GoldLabel.objects.create(step=step, trace=qc, category=category,
                                  polarity=category.polarity, method=GoldLabel.Method.QC)
@@ -226,7 +226,8 @@ def test_home_page_links_each_role_to_its_tools(project, lead, annotator, resear
                            "exports"}
     assert links(researcher) == {"dashboard", "exports"}
     assert links(annotator) == set()
-    assert 'data-testid="start-labeling"' in _client(annotator).get(reverse("frontend:home")).content.decode()
+    home = _client(annotator).get(reverse("frontend:home")).content.decode()
+    assert 'data-testid="start-labeling"' in home
 
 
 def test_large_project_shows_computing_then_stale_figures_while_recomputing(
