@@ -196,6 +196,15 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     return response
 
 
+def _cell(value: Any) -> Any:
+    """Return a CSV cell; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -215,7 +224,7 @@ def dashboard_csv(request: HttpRequest, project: Project) -> HttpResponse:
         )
     writer = csv.writer(_Echo())
     body = writer.writerow(table.columns) + "".join(
-        writer.writerow(["" if v is None else v for v in row]) for row in table.rows
+        writer.writerow([_cell(v) for v in row]) for row in table.rows
     )
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{project.slug}-{chart}.csv"'

@@ -251,3 +251,13 @@ def test_large_project_shows_computing_then_stale_figures_while_recomputing(
         html = client.get(url).content.decode()
     assert 'data-testid="stale"' in html and 'data-testid="figure-fleiss_kappa"' in html
     assert "data-poll-url=" in html
+
+
+def test_csv_quotes_usernames_a_spreadsheet_would_run(project, lead):
+    person = UserFactory(username="=cmd")
+    trace = TraceFactory(project=project, steps=1)
+    step_labels_set(trace=trace, annotator=person, labels=[LabelInput(0, "positive")])
+    body = _client(lead).get(
+        reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=annotators"
+    ).content.decode()
+    assert "'=cmd," in body and "\n=cmd" not in body
