@@ -54,4 +54,5 @@ def adjudication_trace(request: HttpRequest, project: Project, trace_id: int) ->
         "project": project, "lead_tab": "adjudication", "view": view, "steps": steps,
         "problem_html": render_math_markdown(view.trace.problem), "categories": categories,
         "open_count": sum(1 for row in view.rows if row.is_disputed and row.gold is None),
+        "gold_missing_count": sum(1 for row in view.rows if row.gold is None),
     })

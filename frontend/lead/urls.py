@@ -1,7 +1,7 @@
 """Routes of the lead area, mounted at projects/<slug>/lead/."""
 from django.urls import path
 
-from frontend.lead import adjudication, members, settings, taxonomy
+from frontend.lead import adjudication, dashboard, members, settings, taxonomy
 
 app_name = "lead"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("guidelines-preview/", settings.guidelines_preview, name="guidelines-preview"),
     path("taxonomy/", taxonomy.taxonomy_designer, name="taxonomy"),
     path("members/", members.members, name="members"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/csv/", dashboard.dashboard_csv, name="dashboard-csv"),
     path("adjudication/", adjudication.adjudication_list, name="adjudication"),
     path(
         "adjudication/<int:trace_id>/", adjudication.adjudication_trace,

@@ -1,5 +1,5 @@
 """API routes of the labeling app, one module per topic."""
-from labeling.api import agreement, imports, labels, lead, projects
+from labeling.api import agreement, dashboard, imports, labels, lead, projects
 
 app_name = "labeling"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *labels.urlpatterns,
     *agreement.urlpatterns,
     *lead.urlpatterns,
+    *dashboard.urlpatterns,
 ]

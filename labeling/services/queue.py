@@ -1,4 +1,12 @@
-"""The annotator's queue: hand out the next trace, never past the project's overlap."""
+"""The annotator's queue: hand out the next trace, never past the project's overlap.
+
+QC traces (Trace.is_qc, gold on every step) are mixed in at the project's qc_rate: each
+hand-out draws from a generator seeded by (queue seed, annotator, hand-out number), so the
+sequence is reproducible. A QC trace may go to every annotator (overlap does not apply), never
+twice to one; nothing in the assignment tells the annotator it is one.
+"""
+import random
+
 from django.db import transaction
 from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Mod
@@ -36,6 +44,28 @@ def _candidates_in_order(*, project: Project, annotator: User) -> QuerySet[Trace
     return queryset.order_by("id")
 
 
+def _is_qc_turn(*, project: Project, annotator: User) -> bool:
+    """Return whether this hand-out should be a QC trace, seeded per annotator and count."""
+    if project.qc_rate <= 0:
+        return False
+    handed_out = Assignment.objects.filter(annotator=annotator, trace__project=project).count()
+    draw = random.Random(f"qc:{project.queue_seed}:{annotator.pk}:{handed_out}").random()
+    return draw < project.qc_rate
+
+
+def _qc_trace_for(*, project: Project, annotator: User) -> Trace | None:
+    """Return a QC trace the annotator never had, in an order of their own, locked."""
+    multiplier = pow(_BASE, (project.queue_seed + annotator.pk) % (_PRIME - 1) + 1, _PRIME)
+    return (
+        Trace.objects.filter(project=project, is_qc=True)
+        .exclude(pk__in=Assignment.objects.filter(annotator=annotator).values("trace_id"))
+        .annotate(shuffle=Mod(F("id") * Value(multiplier), Value(_PRIME)))
+        .order_by("shuffle", "id")
+        .select_for_update(of=("self",))
+        .first()
+    )
+
+
 @transaction.atomic
 def assignment_next_for_annotator(*, project: Project, annotator: User) -> Assignment | None:
     """Return the annotator's in-progress assignment, else start one on the next eligible trace.
@@ -65,6 +95,15 @@ def assignment_next_for_annotator(*, project: Project, annotator: User) -> Assig
         queued.started_at = timezone.now()
         queued.save(update_fields=["state", "started_at", "updated_at"])
         return queued
+    if _is_qc_turn(project=project, annotator=annotator):
+        qc_trace = _qc_trace_for(project=project, annotator=annotator)
+        if qc_trace is not None:
+            return Assignment.objects.create(
+                trace=qc_trace,
+                annotator=annotator,
+                state=Assignment.State.IN_PROGRESS,
+                started_at=timezone.now(),
+            )
     tried: list[int] = []
     while True:
         # SKIP LOCKED: a trace another request is handing out right now is passed over, not

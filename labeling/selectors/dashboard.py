@@ -1,0 +1,270 @@
+"""Reads for the agreement dashboard: per-annotator work, QC accuracy, progress and trends.
+
+Every selector runs a fixed number of grouped queries whatever the project's size.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Q
+from django.db.models.functions import ExtractIsoYear, ExtractWeek, TruncDate
+from django.utils import timezone
+
+from labeling.agreement.trend import agreement_by_window
+from labeling.models import Assignment, Category, Project, StepLabel, Trace, User
+from labeling.selectors.agreement import LabelsFingerprint, _int_columns, labels_fingerprint
+
+PROGRESS_STATES = ("unassigned", "partly_labeled", "fully_labeled", "adjudicated")
+DAILY_DAYS = 28
+# The weekly trend is reused while younger than this even if labels changed since: on a busy
+# project every new label changes the fingerprint, and past weeks barely move.
+WEEKLY_REUSE_FOR = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class AnnotatorWork:
+    """One annotator's work in a project (people only, not source annotators)."""
+
+    annotator_id: int
+    username: str
+    labels_done: int
+    traces_submitted: int
+    median_seconds_per_trace: float | None
+    qc_labels: int
+    qc_correct: int
+
+    @property
+    def qc_accuracy(self) -> float | None:
+        return self.qc_correct / self.qc_labels if self.qc_labels else None
+
+
+def _human_labels(project: Project):
+    return StepLabel.objects.filter(trace__project=project, annotator__is_source=False)
+
+
+def qc_accuracy_by_annotator(*, project: Project) -> dict[int, tuple[int, int]]:
+    """Return annotator id -> (labels on QC steps with gold, those whose polarity is gold's).
+
+    A QC trace's steps all carry gold labels; an annotator's label counts as correct when its
+    polarity equals the gold polarity (the category may differ within one polarity).
+    """
+    # From the QC traces (few) to their labels through the (trace, annotator) index, rather
+    # than filtering every label of the project by its trace's flag.
+    qc_traces = Trace.objects.filter(project=project, is_qc=True).values("id")
+    rows = (
+        StepLabel.objects.filter(
+            trace_id__in=qc_traces, annotator__is_source=False, step__gold_label__isnull=False
+        )
+        .values("annotator_id")
+        .annotate(
+            n=Count("id"),
+            correct=Count("id", filter=Q(polarity=F("step__gold_label__polarity"))),
+        )
+        .order_by()
+    )
+    return {r["annotator_id"]: (r["n"], r["correct"]) for r in rows}
+
+
+def annotator_work_for_project(*, project: Project) -> list[AnnotatorWork]:
+    """Return every person who labeled in or was assigned traces of the project, by username.
+
+    Four queries: labels per annotator, submitted assignment times, QC accuracy, usernames.
+    The median is over submitted assignments' seconds_spent (time per trace).
+    """
+    labels = dict(
+        _human_labels(project).values("annotator_id").annotate(n=Count("id"))
+        .order_by().values_list("annotator_id", "n")
+    )
+    seconds = np.array(
+        list(
+            Assignment.objects.filter(
+                trace__project=project, state=Assignment.State.SUBMITTED,
+                annotator__is_source=False,
+            ).values_list("annotator_id", "seconds_spent")
+        ),
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    by_annotator: dict[int, list[float]] = defaultdict(list)
+    if seconds.size:
+        order = np.argsort(seconds[:, 0], kind="stable")
+        ids, starts = np.unique(seconds[order, 0], return_index=True)
+        for aid, chunk in zip(ids.tolist(), np.split(seconds[order, 1], starts[1:]), strict=True):
+            by_annotator[int(aid)] = chunk
+    qc = qc_accuracy_by_annotator(project=project)
+    ids_all = set(labels) | set(by_annotator) | set(qc)
+    names = dict(User.objects.filter(pk__in=ids_all).values_list("id", "username"))
+    rows = [
+        AnnotatorWork(
+            annotator_id=aid,
+            username=names.get(aid, str(aid)),
+            labels_done=labels.get(aid, 0),
+            traces_submitted=len(by_annotator.get(aid, [])),
+            median_seconds_per_trace=(
+                float(np.median(by_annotator[aid])) if len(by_annotator.get(aid, [])) else None
+            ),
+            qc_labels=qc.get(aid, (0, 0))[0],
+            qc_correct=qc.get(aid, (0, 0))[1],
+        )
+        for aid in ids_all
+    ]
+    return sorted(rows, key=lambda r: r.username)
+
+
+def progress_by_state_for_project(*, project: Project) -> dict[str, int]:
+    """Return how many of the project's traces are in each state, plus the QC trace count.
+
+    States (QC traces left out): adjudicated = every step has gold; fully labeled = as many
+    submitted assignments as the project's overlap; partly labeled = some assignment (not
+    skipped) or some human label; unassigned = none of these. One query.
+    """
+    submitted = Count(
+        "assignments", filter=Q(assignments__state=Assignment.State.SUBMITTED), distinct=True
+    )
+    active = Count(
+        "assignments", filter=~Q(assignments__state=Assignment.State.SKIPPED), distinct=True
+    )
+    gold = Count("gold_labels", distinct=True)
+    rows = (
+        Trace.objects.filter(project=project)
+        .values("id", "step_count", "is_qc")
+        .annotate(submitted=submitted, active=active, gold=gold)
+        .values_list("step_count", "is_qc", "submitted", "active", "gold")
+        .order_by()
+    )
+    counts = dict.fromkeys(PROGRESS_STATES, 0)
+    counts["qc"] = 0
+    for step_count, is_qc, n_submitted, n_active, n_gold in rows:
+        if is_qc:
+            counts["qc"] += 1
+        elif step_count and n_gold >= step_count:
+            counts["adjudicated"] += 1
+        elif n_submitted >= project.overlap:
+            counts["fully_labeled"] += 1
+        elif n_active:
+            counts["partly_labeled"] += 1
+        else:
+            counts["unassigned"] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class DailyLabels:
+    """Labels made per day per annotator over the last `days` days ending at `last_day`."""
+
+    days: list[date]
+    annotators: list[str]
+    counts: list[list[int]]  # annotators x days
+
+
+def labels_per_day_for_project(*, project: Project, days: int = DAILY_DAYS) -> DailyLabels:
+    """Return labels made per day (created_at, server time zone) per annotator.
+
+    The window ends on the day of the latest label, so a quiet week still shows the work.
+    Two queries: the latest day, then the grouped counts in the window.
+    """
+    qs = _human_labels(project)
+    last = qs.order_by("-created_at").values_list("created_at", flat=True).first()
+    if last is None:
+        return DailyLabels(days=[], annotators=[], counts=[])
+    last_day = timezone.localtime(last).date()
+    first_day = last_day - timedelta(days=days - 1)
+    rows = list(
+        qs.filter(created_at__date__gte=first_day)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "annotator__username")
+        .annotate(n=Count("id"))
+        .values_list("day", "annotator__username", "n")
+        .order_by()
+    )
+    day_list = [first_day + timedelta(days=i) for i in range(days)]
+    names = sorted({name for _, name, _ in rows})
+    grid = {name: [0] * days for name in names}
+    for day, name, n in rows:
+        grid[name][(day - first_day).days] += n
+    return DailyLabels(days=day_list, annotators=names, counts=[grid[n] for n in names])
+
+
+def _week_monday(code: int) -> date:
+    return date.fromisocalendar(code // 100, code % 100, 1)
+
+
+def weekly_trend_for_project(
+    *, project: Project, fingerprint: LabelsFingerprint | None = None
+) -> list[dict[str, Any]]:
+    """Return per ISO week: labels made, traces submitted and agreement of the week's steps.
+
+    Agreement per week comes from labeling.agreement.trend (steps belong to the week of their
+    latest label). Cached per project: reused while the labels fingerprint is unchanged or the
+    entry is younger than WEEKLY_REUSE_FOR. Cold: up to five queries (fingerprint x2 unless
+    given, label rows, categories, submissions per week).
+    """
+    fingerprint = fingerprint or labels_fingerprint(project_id=project.pk)
+    key = f"dashboard:weekly:{project.pk}"
+    cached = cache.get(key)
+    now = timezone.now()
+    if cached is not None and (
+        cached["fingerprint"] == fingerprint.value or now - cached["at"] < WEEKLY_REUSE_FOR
+    ):
+        return cached["rows"]
+    week = ExpressionWrapper(
+        ExtractIsoYear("updated_at") * 100 + ExtractWeek("updated_at"),
+        output_field=IntegerField(),
+    )
+    rows = _int_columns(
+        _human_labels(project).annotate(week=week),
+        ("step_id", "annotator_id", "category_id", "week"),
+    )
+    categories = list(
+        Category.objects.filter(version__taxonomy__project=project)
+        .order_by("-version__number", "position", "id")
+        .values_list("id", "key")
+    )
+    keys: list[str] = []
+    code_of_key: dict[str, int] = {}
+    code_of_id = np.zeros(max((c for c, _ in categories), default=0) + 1, dtype=np.int64)
+    for cid, key_ in categories:
+        if key_ not in code_of_key:
+            code_of_key[key_] = len(keys)
+            keys.append(key_)
+        code_of_id[cid] = code_of_key[key_]
+    figures = agreement_by_window(
+        item=rows[:, 0], coder=rows[:, 1],
+        value=code_of_id[rows[:, 2]] if rows.size else rows[:, 2],
+        window=rows[:, 3], categories=keys,
+    )
+    submitted_week = ExpressionWrapper(
+        ExtractIsoYear("submitted_at") * 100 + ExtractWeek("submitted_at"),
+        output_field=IntegerField(),
+    )
+    submissions = dict(
+        Assignment.objects.filter(
+            trace__project=project, state=Assignment.State.SUBMITTED, submitted_at__isnull=False,
+            annotator__is_source=False,
+        )
+        .annotate(week=submitted_week)
+        .values("week").annotate(n=Count("id")).values_list("week", "n").order_by()
+    )
+    by_week = {row["window"]: row for row in figures}
+    out = []
+    for code in sorted(set(by_week) | set(submissions)):
+        row = by_week.get(code, {
+            "labels_made": 0, "pairable_steps": 0, "percent_agreement": None,
+            "fleiss_kappa": None, "krippendorff_alpha_nominal": None,
+        })
+        out.append({
+            "week": f"{code // 100}-W{code % 100:02d}",
+            "week_start": _week_monday(code).isoformat(),
+            "labels_made": row["labels_made"],
+            "traces_submitted": int(submissions.get(code, 0)),
+            "pairable_steps": row["pairable_steps"],
+            "percent_agreement": row["percent_agreement"],
+            "fleiss_kappa": row["fleiss_kappa"],
+            "krippendorff_alpha_nominal": row["krippendorff_alpha_nominal"],
+        })
+    cache.set(key, {"fingerprint": fingerprint.value, "at": now, "rows": out}, timeout=24 * 3600)
+    return out

@@ -1,0 +1,263 @@
+"""Agreement dashboard: leads and researchers read it, annotators get 403 on every lead page and
+endpoint, non-members 404; the figures come from the selectors and the agreement report; the
+query count does not grow with the project."""
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from labeling.api import agreement as agreement_api
+from labeling.api import dashboard as dashboard_api
+from labeling.api import lead as lead_api
+from labeling.models import Assignment, GoldLabel, Membership, StepLabel
+from labeling.selectors.dashboard import (
+    annotator_work_for_project,
+    progress_by_state_for_project,
+    qc_accuracy_by_annotator,
+)
+from labeling.services.labels import LabelInput, step_labels_set
+from labeling.services.projects import membership_set
+from tests.labeling.factories import TraceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DASHBOARD_PAGES = [("lead:dashboard", ""), ("lead:dashboard-csv", "?chart=progress")]
+LEAD_ONLY_PAGES = ["lead:settings", "lead:taxonomy", "lead:members", "lead:adjudication"]
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _label_project(project, *, traces: int, annotators: int, steps: int = 3) -> list:
+    people = [UserFactory(username=f"{project.slug}-ann-{i}") for i in range(annotators)]
+    for person in people:
+        membership_set(project=project, user=person, role=Membership.Role.ANNOTATOR)
+    now = timezone.now()
+    for n in range(traces):
+        trace = TraceFactory(project=project, steps=steps)
+        for i, person in enumerate(people):
+            keys = ["positive", "neutral", "negative"]
+            step_labels_set(trace=trace, annotator=person, labels=[
+                LabelInput(s, keys[(s + i * (n % 2)) % 3]) for s in range(steps)
+            ])
+            Assignment.objects.create(
+                trace=trace, annotator=person, state=Assignment.State.SUBMITTED,
+                seconds_spent=30 + 10 * i, submitted_at=now - timedelta(days=n % 20),
+            )
+    return people
+
+
+@pytest.mark.parametrize(("page", "query"), DASHBOARD_PAGES)
+def test_dashboard_is_for_leads_and_researchers(page, query, project, lead, annotator,
+                                                researcher, user):
+    url = reverse(page, args=[project.slug]) + query
+    assert _client(annotator).get(url).status_code == 403
+    assert _client(user).get(url).status_code == 404
+    assert _client(lead).get(url).status_code == 200
+    assert _client(researcher).get(url).status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_login_from_the_dashboard(project, client):
+    response = client.get(reverse("lead:dashboard", args=[project.slug]))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def _lead_endpoints():
+    """Every lead and dashboard API route, with each HTTP method its view implements."""
+    for module in (lead_api, dashboard_api, agreement_api):
+        for pattern in module.urlpatterns:
+            assert isinstance(pattern, URLPattern)
+            if "<slug:slug>" not in str(pattern.pattern):
+                continue
+            view = pattern.callback.view_class
+            for method in ("get", "post", "put", "patch", "delete"):
+                if hasattr(view, method):
+                    yield pattern.name, method
+
+
+@pytest.mark.parametrize(("name", "method"), list(_lead_endpoints()))
+def test_annotators_get_403_on_every_lead_endpoint(name, method, project, annotator):
+    trace = TraceFactory(project=project, steps=1)
+    pattern = next(
+        p for m in (lead_api, dashboard_api, agreement_api) for p in m.urlpatterns if p.name == name
+    )
+    kwargs = {"slug": project.slug}
+    for key in ("trace_id", "step_index", "user_id", "member_id", "membership_id"):
+        if f"<int:{key}>" in str(pattern.pattern):
+            kwargs[key] = trace.pk if key == "trace_id" else 0
+    url = reverse(f"labeling:{name}", kwargs=kwargs)
+    client = APIClient()
+    client.force_authenticate(annotator)
+    response = getattr(client, method)(url, {}, format="json")
+    assert response.status_code == 403, (name, method, response.status_code)
+
+
+@pytest.mark.parametrize("page", [*LEAD_ONLY_PAGES, "lead:dashboard"])
+def test_annotators_get_403_on_every_lead_page(page, project, annotator):
+    assert _client(annotator).get(reverse(page, args=[project.slug])).status_code == 403
+
+
+def test_qc_marking_is_lead_only(project, lead, researcher, annotator):
+    trace = TraceFactory(project=project, steps=1)
+    url = reverse("labeling:trace-qc", kwargs={"slug": project.slug, "trace_id": trace.pk})
+    for person in (researcher, annotator):
+        client = APIClient()
+        client.force_authenticate(person)
+        assert client.put(url, {"is_qc": True}, format="json").status_code == 403
+    client = APIClient()
+    client.force_authenticate(lead)
+    response = client.put(url, {"is_qc": True}, format="json")
+    assert response.status_code == 409
+    assert "gold label on every step" in response.json()["detail"]
+    trace.refresh_from_db()
+    assert trace.is_qc is False
+
+
+def test_researcher_reads_the_dashboard_api(project, researcher_client, annotator_client):
+    url = reverse("labeling:dashboard-progress", kwargs={"slug": project.slug})
+    assert annotator_client.get(url).status_code == 403
+    body = researcher_client.get(url).json()
+    assert body["progress"]["unassigned"] == 0 and body["annotators"] == []
+
+
+def _dashboard_queries(project, lead) -> int:
+    client = _client(lead)
+    from django.core.cache import cache
+    cache.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("lead:dashboard", args=[project.slug])).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_dashboard_query_count_does_not_grow_with_the_project(project, lead):
+    from labeling.services.projects import project_create
+    _label_project(project, traces=2, annotators=2)
+    small = _dashboard_queries(project, lead)
+    big_project = project_create(name="Big", slug="big", lead=lead)
+    _label_project(big_project, traces=25, annotators=5)
+    big = _dashboard_queries(big_project, lead)
+    assert small == big
+    # Session, user, project, role; agreement report computed inline (fingerprint, five label
+    # reads, store); dashboard selectors; weekly trend (fingerprint, labels, categories, weeks).
+    assert big <= 36
+
+
+def test_dashboard_shows_per_annotator_work_and_csv_matches(project, lead):
+    people = _label_project(project, traces=4, annotators=2)
+    response = _client(lead).get(reverse("lead:dashboard", args=[project.slug]))
+    html = response.content.decode()
+    for person in people:
+        assert f'data-annotator="{person.username}"' in html
+    rows = list(csv.reader(io.StringIO(_client(lead).get(
+        reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=annotators"
+    ).content.decode())))
+    assert rows[0][:4] == ["annotator", "labels_done", "traces_submitted",
+                           "median_seconds_per_trace"]
+    by_name = {r[0]: r for r in rows[1:]}
+    assert by_name[people[0].username][1:4] == ["12", "4", "30.0"]
+    assert by_name[people[1].username][1:4] == ["12", "4", "40.0"]
+
+
+def test_unknown_chart_csv_is_404_naming_the_choices(project, lead):
+    response = _client(lead).get(reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=pie")
+    assert response.status_code == 404
+
+
+def test_progress_counts_each_trace_in_one_state(project):
+    project.overlap = 2
+    project.save()
+    a, b = UserFactory(username="pa"), UserFactory(username="pb")
+    TraceFactory(project=project, steps=2)  # unassigned
+    partly = TraceFactory(project=project, steps=2)
+    Assignment.objects.create(trace=partly, annotator=a, state=Assignment.State.IN_PROGRESS)
+    Assignment.objects.create(trace=partly, annotator=b, state=Assignment.State.SKIPPED)
+    full = TraceFactory(project=project, steps=2)
+    adjudicated = TraceFactory(project=project, steps=1)
+    for trace in (full, adjudicated):
+        for person in (a, b):
+            Assignment.objects.create(trace=trace, annotator=person,
+                                      state=Assignment.State.SUBMITTED)
+    category = project.taxonomy_version.categories.get(key="positive")
+    GoldLabel.objects.create(step=adjudicated.steps.get(), trace=adjudicated, category=category,
+                             polarity=1, method=GoldLabel.Method.LEAD)
+    TraceFactory(project=project, steps=1, is_qc=True)
+    assert progress_by_state_for_project(project=project) == {
+        "unassigned": 1, "partly_labeled": 1, "fully_labeled": 1, "adjudicated": 1, "qc": 1,
+    }
+
+
+def test_qc_accuracy_is_the_share_of_qc_labels_with_gold_polarity(project, annotator):
+    qc = TraceFactory(project=project, steps=4, is_qc=True)
+    version = project.taxonomy_version
+    gold_keys = ["positive", "positive", "negative", "neutral"]
+    for step, key in zip(qc.steps.order_by("index"), gold_keys, strict=True):
+        category = version.categories.get(key=key)
+        GoldLabel.objects.create(step=step, trace=qc, category=category,
+                                 polarity=category.polarity, method=GoldLabel.Method.QC)
+    step_labels_set(trace=qc, annotator=annotator, labels=[
+        LabelInput(0, "positive"), LabelInput(1, "negative"), LabelInput(2, "negative"),
+        LabelInput(3, "positive"),
+    ])
+    plain = TraceFactory(project=project, steps=1)
+    step_labels_set(trace=plain, annotator=annotator, labels=[LabelInput(0, "negative")])
+    assert qc_accuracy_by_annotator(project=project) == {annotator.pk: (4, 2)}
+    (work,) = annotator_work_for_project(project=project)
+    assert work.qc_accuracy == 0.5 and work.labels_done == 5
+    assert StepLabel.objects.filter(annotator=annotator).count() == 5
+
+
+def test_home_page_links_each_role_to_its_tools(project, lead, annotator, researcher):
+    def links(user):
+        html = _client(user).get(reverse("frontend:home")).content.decode()
+        return {name for name in ("settings", "taxonomy", "members", "adjudication", "dashboard",
+                                  "exports") if f'data-testid="link-{name}"' in html}
+
+    assert links(lead) == {"settings", "taxonomy", "members", "adjudication", "dashboard",
+                           "exports"}
+    assert links(researcher) == {"dashboard", "exports"}
+    assert links(annotator) == set()
+    home = _client(annotator).get(reverse("frontend:home")).content.decode()
+    assert 'data-testid="start-labeling"' in home
+
+
+def test_large_project_shows_computing_then_stale_figures_while_recomputing(
+    project, lead, settings, django_capture_on_commit_callbacks
+):
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        html = client.get(url).content.decode()
+    assert len(queued) == 1  # the Celery task, not run yet
+    assert 'data-testid="computing"' in html and "data-poll-url=" in html
+    assert 'data-testid="figure-fleiss_kappa"' not in html
+    queued[0]()  # the worker computes the report (eager Celery)
+    html = client.get(url).content.decode()
+    assert 'data-testid="figure-fleiss_kappa"' in html and "data-poll-url=" not in html
+    step_labels_set(trace=project.traces.first(), annotator=people[0],
+                    labels=[LabelInput(0, "negative")])
+    with django_capture_on_commit_callbacks(execute=False):
+        html = client.get(url).content.decode()
+    assert 'data-testid="stale"' in html and 'data-testid="figure-fleiss_kappa"' in html
+    assert "data-poll-url=" in html
+
+
+def test_csv_quotes_usernames_a_spreadsheet_would_run(project, lead):
+    person = UserFactory(username="=cmd")
+    trace = TraceFactory(project=project, steps=1)
+    step_labels_set(trace=trace, annotator=person, labels=[LabelInput(0, "positive")])
+    body = _client(lead).get(
+        reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=annotators"
+    ).content.decode()
+    assert "'=cmd," in body and "\n=cmd" not in body
