@@ -85,6 +85,8 @@ SESSION_ENGINE = env(
     else "django.contrib.sessions.backends.db",
 )
 
+# Django's ModelBackend with a cheaper user load on every request (see labeling/auth.py).
+AUTHENTICATION_BACKENDS = ["labeling.auth.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
