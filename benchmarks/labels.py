@@ -3,8 +3,9 @@
     python -m benchmarks labels [--clients 32] [--requests 12000] [--seconds 20] ...
 
 1. creates a fresh PostgreSQL database `bench_labels` (dropped at the end), migrates it and
-   seeds a project with one annotator per client, each with in-progress traces;
-2. starts gunicorn on 127.0.0.1 with DATABASE_URL pointing at it;
+   seeds a project with one annotator per client, each with in-progress traces and a
+   session (in the cache when --cache-url is set, as in production with CACHE_URL);
+2. starts gunicorn on 127.0.0.1 with DATABASE_URL (and CACHE_URL) pointing at them;
 3. drives PUT /api/projects/<slug>/traces/<id>/labels/<step>/ with N concurrent keep-alive
    clients (session cookie + CSRF, like the browser), bounded by a request count and a time
    limit, and prints saves/s and p50/p95/p99 latency;
@@ -12,7 +13,10 @@
 5. times the trace page of a 50-step trace in-process (Django test client), cold and warm,
    and reads the Server-Timing header the view sets.
 
-Figures are printed, never asserted: this machine's load varies.
+Each HTTP phase also prints the CPU time per request of the app server (gunicorn and its
+workers) and of the PostgreSQL backends serving the database, read from /proc before and
+after: the load-independent cost, since wall times on a busy machine include waiting for a
+core. Figures are printed, never asserted: this machine's load varies.
 """
 import argparse
 import http.client
@@ -351,10 +355,6 @@ def main(argv: list[str]) -> None:
         from django.db import connections
 
         call_command("migrate", verbosity=0)
-        if args.cache_url:
-            from django.core.cache import cache
-
-            cache.clear()  # the benchmark's own cache database: no stale sessions
         t0 = time.perf_counter()
         plan = _seed(args.clients)
         print(f"seeded in {time.perf_counter() - t0:.1f} s")
@@ -395,6 +395,10 @@ def main(argv: list[str]) -> None:
         server.wait(20)
         server = None
         _time_trace_page(plan, args.page_requests)
+        if args.cache_url:  # leave nothing behind in the shared Redis database
+            from django.core.cache import cache
+
+            cache.delete_many([f"django.contrib.sessions.cached_db{key}" for key in plan["sessions"]])
         connections.close_all()
     finally:
         if server is not None:
