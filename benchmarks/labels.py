@@ -95,7 +95,6 @@ def _setup_django(database_url: str, cache_url: str = "") -> None:
 def _seed(clients: int) -> dict:
     """Create the project, one annotator per client, and their in-progress assignments."""
     import hashlib
-
     from importlib import import_module
 
     from django.conf import settings

@@ -18,9 +18,9 @@ from labeling.errors import NotAllowed, NotFound
 from labeling.models import Assignment, Membership, Project, StepLabel, Trace
 from labeling.services.assignments import (
     SavedLabel,
-    assignment_labels_upsert_pg,
     assignment_label_delete,
     assignment_labels_set,
+    assignment_labels_upsert_pg,
     assignment_skip,
     assignment_submit,
     assignment_time_add,

@@ -214,8 +214,8 @@ up AS (
     INSERT INTO labeling_steplabel AS l
         (step_id, trace_id, annotator_id, category_id, polarity, rationale, is_unsure,
          created_at, updated_at)
-    SELECT step_id, %(trace)s::bigint, %(user)s::bigint, category_id, polarity, rationale, is_unsure,
-           %(now)s::timestamptz, %(now)s::timestamptz
+    SELECT step_id, %(trace)s::bigint, %(user)s::bigint, category_id, polarity, rationale,
+           is_unsure, %(now)s::timestamptz, %(now)s::timestamptz
     FROM resolved
     WHERE (SELECT count(*) FROM resolved) = %(n)s::bigint
     ON CONFLICT (step_id, annotator_id) DO UPDATE SET

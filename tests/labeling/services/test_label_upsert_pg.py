@@ -40,11 +40,18 @@ def _save(project, user, trace, labels):
     )
 
 
-def test_repeating_a_save_changes_nothing_and_keeps_one_history_row(project, annotator, trace, assignment):
-    labels = [LabelInput(0, "positive"), LabelInput(2, "negative", rationale="7*8 is 56", is_unsure=True)]
+def test_repeating_a_save_changes_nothing_and_keeps_one_history_row(
+    project, annotator, trace, assignment
+):
+    labels = [
+        LabelInput(0, "positive"),
+        LabelInput(2, "negative", rationale="7*8 is 56", is_unsure=True),
+    ]
     first = _save(project, annotator, trace, labels)
     again = _save(project, annotator, trace, labels)
-    assert [(x.step_index, x.category_key, x.polarity) for x in first] == [(0, "positive", 1), (2, "negative", -1)]
+    assert [(x.step_index, x.category_key, x.polarity) for x in first] == [
+        (0, "positive", 1), (2, "negative", -1)
+    ]
     assert [x.updated_at for x in again] == [x.updated_at for x in first]
     rows = StepLabel.objects.filter(annotator=annotator).order_by("step__index")
     assert [(r.step.index, r.polarity, r.rationale, r.is_unsure, r.trace_id) for r in rows] == [
@@ -58,9 +65,12 @@ def test_each_change_is_kept_in_history(project, annotator, trace, assignment):
     _save(project, annotator, trace, [LabelInput(1, "positive", rationale="sure")])
     _save(project, annotator, trace, [LabelInput(1, "neutral", rationale="sure")])
     history = list(
-        StepLabelChange.objects.order_by("id").values_list("action", "polarity", "rationale", "step__index")
+        StepLabelChange.objects.order_by("id")
+        .values_list("action", "polarity", "rationale", "step__index")
     )
-    assert history == [("created", 1, "", 1), ("updated", 1, "sure", 1), ("updated", 0, "sure", 1)]
+    assert history == [
+        ("created", 1, "", 1), ("updated", 1, "sure", 1), ("updated", 0, "sure", 1)
+    ]
     label = StepLabel.objects.get(annotator=annotator)
     assert (label.polarity, label.rationale, label.category.key) == (0, "sure", "neutral")
 
@@ -83,10 +93,12 @@ def test_refusals_write_nothing(project, annotator, researcher, trace, assignmen
     ]
     for user, labels in cases:
         assert _save(project, user, trace, labels) is None, (user, labels)
-    other_project = project_create(name="Other", slug="other", lead=UserFactory(username="other-lead"))
+    other_lead = UserFactory(username="other-lead")
+    other_project = project_create(name="Other", slug="other", lead=other_lead)
     membership_set(project=other_project, user=annotator, role=Membership.Role.ANNOTATOR)
     assert assignment_labels_upsert_pg(  # the trace is not in that project
-        project_slug="other", annotator=annotator, trace_id=trace.pk, labels=[LabelInput(0, "positive")]
+        project_slug="other", annotator=annotator, trace_id=trace.pk,
+        labels=[LabelInput(0, "positive")],
     ) is None
     assert not StepLabel.objects.exists() and not StepLabelChange.objects.exists()
 
@@ -112,10 +124,12 @@ def test_two_concurrent_saves_of_the_same_step_keep_one_label_and_both_changes()
     errors: list[BaseException] = []
     for round_ in range(5):
         trace = TraceFactory(project=project, steps=2)
-        Assignment.objects.create(trace=trace, annotator=annotator, state=Assignment.State.IN_PROGRESS)
+        Assignment.objects.create(
+            trace=trace, annotator=annotator, state=Assignment.State.IN_PROGRESS
+        )
         barrier = threading.Barrier(2)
 
-        def save(key):
+        def save(key, barrier=barrier, trace=trace):
             try:
                 barrier.wait()
                 assert _save(project, annotator, trace, [LabelInput(0, key)]) is not None
@@ -132,7 +146,9 @@ def test_two_concurrent_saves_of_the_same_step_keep_one_label_and_both_changes()
         assert not errors, errors
         label = StepLabel.objects.get(trace=trace)
         history = list(
-            StepLabelChange.objects.filter(step__trace=trace).order_by("id").values_list("action", "polarity")
+            StepLabelChange.objects.filter(step__trace=trace)
+            .order_by("id")
+            .values_list("action", "polarity")
         )
         assert [action for action, _ in history] == ["created", "updated"], round_
         # The stored label is the last change recorded.
