@@ -71,7 +71,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "labeling.User"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "annotator.cache.RedisCache"  # reuses its redis client
+# With a shared cache configured (CACHE_URL, e.g. redis://), sessions are read from it and
+# written through to the database ("cached_db"): every API call then costs one cache GET
+# instead of a django_session query, and sessions survive a cache flush. Without CACHE_URL
+# the per-process locmem cache could keep a logged-out session alive in another worker, so
+# sessions stay in the database only. SESSION_ENGINE overrides either choice.
+SESSION_ENGINE = env(
+    "SESSION_ENGINE",
+    default="django.contrib.sessions.backends.cached_db"
+    if env.str("CACHE_URL", default="")
+    else "django.contrib.sessions.backends.db",
+)
 
+# Django's ModelBackend with a cheaper user load on every request (see labeling/auth.py).
+AUTHENTICATION_BACKENDS = ["labeling.auth.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

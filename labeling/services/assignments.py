@@ -1,6 +1,9 @@
 """An assignment's life: labelling within it, time spent, submit and skip."""
+import time
+from dataclasses import dataclass
+from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -162,3 +165,136 @@ def assignment_skip(*, assignment: Assignment, reason: str, note: str = "") -> A
     locked.skip_note = note.strip()
     locked.save(update_fields=["state", "skip_reason", "skip_note", "updated_at"])
     return locked
+
+
+@dataclass(frozen=True)
+class SavedLabel:
+    """A label as saved, for the response: what the annotator sent plus the stored time."""
+
+    step_index: int
+    category_key: str
+    polarity: int
+    rationale: str
+    is_unsure: bool
+    updated_at: datetime
+
+
+# PostgreSQL: the whole label save in one statement (one round trip, its own transaction in
+# autocommit). It checks the caller's role through the membership joined to the project named
+# by the slug, locks the open assignment (ordering the write against submit and skip, which
+# lock it too), resolves steps and categories, upserts with ON CONFLICT (step, annotator)
+# DO UPDATE only when a value differs, and writes one history row per created or changed label
+# from the upsert's RETURNING. All or nothing: unless every item resolves, nothing is written.
+_UPSERT_SQL = """
+WITH m AS (
+    SELECT p.id AS project_id, p.taxonomy_version_id AS version_id
+    FROM labeling_membership m JOIN labeling_project p ON p.id = m.project_id
+    WHERE p.slug = %(slug)s AND m.user_id = %(user)s AND m.role IN ('annotator', 'lead')
+),
+a AS (
+    SELECT a.id, a.state
+    FROM labeling_assignment a JOIN labeling_trace t ON t.id = a.trace_id
+    WHERE a.trace_id = %(trace)s AND a.annotator_id = %(user)s
+      AND t.project_id = (SELECT project_id FROM m)
+    FOR UPDATE OF a
+),
+items AS (
+    SELECT * FROM unnest(%(indexes)s::int[], %(keys)s::text[], %(rationales)s::text[],
+                         %(unsure)s::bool[]) AS i(step_index, category_key, rationale, is_unsure)
+),
+resolved AS MATERIALIZED (
+    SELECT i.step_index, s.id AS step_id, c.id AS category_id, c.key, c.polarity,
+           i.rationale, i.is_unsure
+    FROM items i
+    JOIN labeling_step s ON s.trace_id = %(trace)s AND s.index = i.step_index
+    JOIN labeling_category c ON c.version_id = (SELECT version_id FROM m) AND c.key = i.category_key
+    WHERE (SELECT state FROM a) NOT IN ('submitted', 'skipped')
+),
+up AS (
+    INSERT INTO labeling_steplabel AS l
+        (step_id, trace_id, annotator_id, category_id, polarity, rationale, is_unsure,
+         created_at, updated_at)
+    SELECT step_id, %(trace)s::bigint, %(user)s::bigint, category_id, polarity, rationale,
+           is_unsure, %(now)s::timestamptz, %(now)s::timestamptz
+    FROM resolved
+    WHERE (SELECT count(*) FROM resolved) = %(n)s::bigint
+    ON CONFLICT (step_id, annotator_id) DO UPDATE SET
+        category_id = EXCLUDED.category_id, polarity = EXCLUDED.polarity,
+        rationale = EXCLUDED.rationale, is_unsure = EXCLUDED.is_unsure,
+        updated_at = EXCLUDED.updated_at
+    WHERE (l.category_id, l.rationale, l.is_unsure)
+          IS DISTINCT FROM (EXCLUDED.category_id, EXCLUDED.rationale, EXCLUDED.is_unsure)
+    RETURNING l.step_id, l.category_id, l.polarity, l.rationale, l.is_unsure, l.updated_at,
+              (l.xmax = 0) AS inserted
+),
+history AS (
+    INSERT INTO labeling_steplabelchange
+        (step_id, annotator_id, action, category_id, polarity, rationale, is_unsure, changed_at)
+    SELECT step_id, %(user)s::bigint, CASE WHEN inserted THEN 'created' ELSE 'updated' END,
+           category_id, polarity, rationale, is_unsure, %(now)s::timestamptz
+    FROM up
+)
+SELECT r.step_index, r.key, r.polarity, r.rationale, r.is_unsure,
+       COALESCE(up.updated_at, old.updated_at, %(now)s::timestamptz)
+FROM resolved r
+LEFT JOIN up ON up.step_id = r.step_id
+LEFT JOIN labeling_steplabel old ON old.step_id = r.step_id AND old.annotator_id = %(user)s
+"""
+
+
+def assignment_labels_upsert_pg(
+    *, project_slug: str, annotator: User, trace_id: int, labels: list[LabelInput]
+) -> list[SavedLabel] | None:
+    """Save labels like assignment_labels_set, in one PostgreSQL statement; None if refused.
+
+    Same guarantees: the caller must be an annotator or lead of the project and hold an open
+    assignment on the trace; every step and category must exist; a repeated save changes
+    nothing; each created or changed label gets its StepLabelChange row; a concurrent save
+    of the same step never fails (ON CONFLICT) nor loses a change (the assignment row lock
+    orders them). Returns None, having written nothing, when any check fails: the caller then
+    runs the ORM path (role check, then assignment_labels_set), which names the error.
+    Step indexes must be unique (the API refuses duplicates before calling this).
+    """
+    if not labels:
+        return None
+    indexes = [x.step_index for x in labels]
+    if len(set(indexes)) != len(indexes):
+        raise DomainError("Each step may appear once in a save.", field="step_index")
+    params = {
+        "slug": project_slug,
+        "user": annotator.pk,
+        "trace": trace_id,
+        "indexes": indexes,
+        "keys": [x.category_key for x in labels],
+        "rationales": [x.rationale for x in labels],
+        "unsure": [x.is_unsure for x in labels],
+        "now": timezone.now(),
+        "n": len(labels),
+    }
+    rows = _execute_prepared(_UPSERT_SQL, params)
+    if len(rows) != len(labels):
+        return None
+    by_index = {row[0]: SavedLabel(*row) for row in rows}
+    return [by_index[i] for i in indexes]
+
+
+def _execute_prepared(sql: str, params: dict) -> list[tuple]:
+    """Run a statement as a server-side prepared statement on Django's connection; return rows.
+
+    Django's psycopg cursors bind parameters client-side, so PostgreSQL would plan this
+    statement on every call (about as long as running it). A server-side-binding cursor on
+    the same connection with prepare=True plans it once per connection. Errors are mapped to
+    Django's exceptions, and the query is logged like any other (query-count tests see it).
+    """
+    import psycopg
+
+    connection.ensure_connection()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": sql, "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return rows
