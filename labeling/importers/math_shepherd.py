@@ -21,9 +21,7 @@ _MARKER = re.compile(r"^[Ss]tep \d+\s*:")
 def parse(obj: Any, *, line: int) -> TraceRecord:
     """Return the trace of one Math-Shepherd record, or raise RecordInvalid."""
     check = Checker(line)
-    record = check.object(obj)
-    check.raise_if_any()
-    assert record is not None
+    record = check.record(obj)
     text = check.string(record, "input")
     label_text = check.string(record, "label")
     task = record.get("task")

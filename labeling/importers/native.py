@@ -32,9 +32,7 @@ FORMAT = "native"
 def parse(obj: Any, *, line: int) -> TraceRecord:
     """Return the trace of one native record, or raise RecordInvalid with every problem."""
     check = Checker(line)
-    record = check.object(obj)
-    check.raise_if_any()
-    assert record is not None
+    record = check.record(obj)
     problem = check.string(record, "problem")
     steps = check.steps(record, "steps")
     external_id = check.optional_id(record)

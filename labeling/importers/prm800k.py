@@ -30,9 +30,7 @@ _ANSWER = re.compile(r"(?:^|\n)#\s*Answer\s*\n+(.+?)\s*$", re.DOTALL)
 def parse(obj: Any, *, line: int) -> TraceRecord:
     """Return the trace of one PRM800K record, or raise RecordInvalid with every problem."""
     check = Checker(line)
-    record = check.object(obj)
-    check.raise_if_any()
-    assert record is not None
+    record = check.record(obj)
     labeler = check.string(record, "labeler")
     timestamp = check.string(record, "timestamp")
     generation = record.get("generation")

@@ -17,9 +17,7 @@ FORMAT = "processbench"
 def parse(obj: Any, *, line: int) -> TraceRecord:
     """Return the trace of one ProcessBench record, or raise RecordInvalid."""
     check = Checker(line)
-    record = check.object(obj)
-    check.raise_if_any()
-    assert record is not None
+    record = check.record(obj)
     external_id = check.string(record, "id")
     generator = check.string(record, "generator", required=False)
     problem = check.string(record, "problem")

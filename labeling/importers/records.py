@@ -85,6 +85,13 @@ class Checker:
         if self.issues:
             raise RecordInvalid(self.issues)
 
+    def record(self, value: Any) -> dict[str, Any]:
+        """Return the top-level record, raising at once when it is not a JSON object."""
+        record = self.object(value)
+        self.raise_if_any()
+        assert record is not None
+        return record
+
     def object(self, value: Any, name: str = "record") -> dict[str, Any] | None:
         if not isinstance(value, dict):
             self.add(name, f"expected a JSON object, got {type_name(value)}")

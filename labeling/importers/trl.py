@@ -17,9 +17,7 @@ FORMAT = "trl"
 def parse(obj: Any, *, line: int) -> TraceRecord:
     """Return the trace of one TRL stepwise record, or raise RecordInvalid."""
     check = Checker(line)
-    record = check.object(obj)
-    check.raise_if_any()
-    assert record is not None
+    record = check.record(obj)
     problem = check.string(record, "prompt")
     steps = check.steps(record, "completions")
     external_id = check.optional_id(record)
