@@ -2,17 +2,13 @@
 from django.conf import settings
 from django.db import models
 
-from labeling.models import Project
+from labeling.models import JobState, Project
 
 
 class ExportJob(models.Model):
     """One export of a project's labels to dataset files, run by a Celery task."""
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    State = JobState
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="export_jobs")
     created_by = models.ForeignKey(

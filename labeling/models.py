@@ -17,6 +17,15 @@ class User(AbstractUser):
         swappable = "AUTH_USER_MODEL"
 
 
+class JobState(models.TextChoices):
+    """States of a background job (import, agreement report, export)."""
+
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
 class Polarity(models.IntegerChoices):
     NEGATIVE = -1, "negative"
     NEUTRAL = 0, "neutral"
@@ -186,11 +195,7 @@ class CategoryMapping(models.Model):
 
 
 class ImportJob(models.Model):
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    State = JobState
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="import_jobs")
     created_by = models.ForeignKey(
@@ -394,11 +399,7 @@ class GoldLabel(models.Model):
 class AgreementReport(models.Model):
     """A cached agreement computation, valid while the project's labels are unchanged."""
 
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    State = JobState
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_reports")
     params_key = models.CharField(max_length=64, help_text="sha256 of the normalised options.")
