@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString, mark_safe
 from frontend.rendering import render_math_markdown
 
 # Bump when the rendering pipeline changes, so stale HTML is never served.
-_VERSION = "r1"
+_VERSION = "r2"
 _TIMEOUT = 7 * 24 * 3600
 _LOCAL_MAX = 20_000
 _local: "OrderedDict[str, str]" = OrderedDict()

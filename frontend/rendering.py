@@ -28,8 +28,11 @@ _MATH = re.compile(
     r"|(?<![\\$])\$(?!\s)(?P<di>[^$\n]+?)(?<![\s\\])\$(?!\d)",
     re.DOTALL,
 )
-_TOKEN = "qmathtok{}z"
-_TOKEN_RE = re.compile(r"qmathtok(\d+)z")
+# Math is cut out before Markdown runs and put back after, behind private-use characters that
+# Markdown leaves alone; they are removed from the source first, so no text can forge a token.
+_TOKEN_OPEN, _TOKEN_CLOSE = "\ue000", "\ue001"
+_TOKEN = _TOKEN_OPEN + "math{}" + _TOKEN_CLOSE
+_TOKEN_RE = re.compile(_TOKEN_OPEN + r"math(\d+)" + _TOKEN_CLOSE)
 
 _MATHML_TAGS = {
     "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup",
@@ -83,8 +86,15 @@ def render_math_markdown(text: str) -> str:
     return _render_cached(text or "")
 
 
+# Step and problem texts repeat across page views; one-off texts (previews) skip this cache.
 @lru_cache(maxsize=8192)
 def _render_cached(text: str) -> str:
+    return render_math_markdown_uncached(text)
+
+
+def render_math_markdown_uncached(text: str) -> str:
+    """Like render_math_markdown, without keeping the text in the process cache."""
+    text = (text or "").replace(_TOKEN_OPEN, "").replace(_TOKEN_CLOSE, "")
     segments: list[str] = []
 
     def cut(match: re.Match[str]) -> str:

@@ -13,41 +13,40 @@ from labeling.permissions import project_role
 LeadView = Callable[..., HttpResponse]
 
 
-def lead_page(view: LeadView) -> LeadView:
-    """Call `view(request, project, ...)` for the project's leads; 404 non-members, 403 others."""
+def _role_page(roles: frozenset[str], refusal: str) -> Callable[[LeadView], LeadView]:
+    """Build a decorator calling `view(request, project, ...)` for members with one of `roles`.
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
-        project = get_object_or_404(Project.objects.select_related("taxonomy_version"), slug=slug)
-        role = project_role(user=request.user, project=project)
-        if request.user.is_superuser:
+    Superusers pass as leads; non-members get 404 (the project is not disclosed), other
+    members 403. The caller's role is left on `request.project_role` for the template.
+    """
+
+    def decorate(view: LeadView) -> LeadView:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
+            project = get_object_or_404(
+                Project.objects.select_related("taxonomy_version"), slug=slug
+            )
+            if request.user.is_superuser:
+                request.project_role = Membership.Role.LEAD
+                return view(request, project, *args, **kwargs)
+            role = project_role(user=request.user, project=project)
+            if role is None:
+                raise Http404("No such project.")
+            if role not in roles:
+                raise PermissionDenied(refusal)
+            request.project_role = role
             return view(request, project, *args, **kwargs)
-        if role is None:
-            raise Http404("No such project.")
-        if role != Membership.Role.LEAD:
-            raise PermissionDenied("Only the project's leads can open this page.")
-        return view(request, project, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
-def lead_or_researcher_page(view: LeadView) -> LeadView:
-    """Like lead_page, for pages researchers may read too (the agreement dashboard)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
-        project = get_object_or_404(Project.objects.select_related("taxonomy_version"), slug=slug)
-        role = project_role(user=request.user, project=project)
-        if request.user.is_superuser:
-            request.project_role = role or Membership.Role.LEAD
-            return view(request, project, *args, **kwargs)
-        if role is None:
-            raise Http404("No such project.")
-        if role not in (Membership.Role.LEAD, Membership.Role.RESEARCHER):
-            raise PermissionDenied("Only the project's leads and researchers can open this page.")
-        request.project_role = role
-        return view(request, project, *args, **kwargs)
-
-    return wrapper
+lead_page = _role_page(
+    frozenset({Membership.Role.LEAD}), "Only the project's leads can open this page."
+)
+lead_or_researcher_page = _role_page(
+    frozenset({Membership.Role.LEAD, Membership.Role.RESEARCHER}),
+    "Only the project's leads and researchers can open this page.",
+)

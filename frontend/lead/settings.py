@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 
 from frontend.lead.access import lead_page
-from frontend.rendering import render_math_markdown
+from frontend.rendering import render_math_markdown, render_math_markdown_uncached
 from labeling.models import Project
 from labeling.selectors.projects import (
     import_jobs_for_project,
@@ -47,7 +47,7 @@ def guidelines_preview(request: HttpRequest, project: Project) -> JsonResponse:
         return JsonResponse(
             {"detail": f"Guidelines are limited to {PREVIEW_MAX_CHARS} characters."}, status=400
         )
-    return JsonResponse({"html": render_math_markdown(text)})
+    return JsonResponse({"html": render_math_markdown_uncached(text)})
 
 
 @login_required

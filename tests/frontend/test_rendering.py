@@ -114,3 +114,10 @@ def test_links_get_safe_rel():
 
 def test_empty_text_renders_empty():
     assert render_math_markdown("") == ""
+
+
+def test_a_token_lookalike_in_the_source_is_left_as_text():
+    """Text that looks like an internal math placeholder neither crashes nor pulls in math."""
+    html = render_math_markdown("\ue000math7\ue001 and $x$ then \ue000math0\ue001, qmathtok0z")
+    assert "math7" in html and "qmathtok0z" in html
+    assert html.count("<math") == 1
