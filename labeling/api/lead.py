@@ -134,7 +134,7 @@ class TaxonomyPublishApi(LeadApi):
         mapping = serializers.DictField(
             child=serializers.CharField(max_length=50), required=False, default=dict
         )
-        notes = serializers.CharField(allow_blank=True, required=False, default="")
+        notes = serializers.CharField(allow_blank=True, required=False)
 
     @extend_schema(request=InputSerializer, responses={201: TaxonomyOutputSerializer})
     def post(self, request, slug: str):
@@ -148,9 +148,8 @@ class TaxonomyPublishApi(LeadApi):
         payload = data.validated_data
         taxonomy_publish(
             project=project, published_by=request.user, categories=payload.get("categories"),
-            mapping=payload["mapping"], notes=payload["notes"],
+            mapping=payload["mapping"], notes=payload.get("notes"),
         )
-        project.refresh_from_db()
         return Response(_taxonomy_state(project), status=status.HTTP_201_CREATED)
 
 

@@ -397,7 +397,9 @@ def trace_adjudication_for_lead(
     )
     golds = {
         g.step_id: g
-        for g in GoldLabel.objects.filter(trace=trace).select_related("category", "decided_by")
+        for g in GoldLabel.objects.filter(trace=trace).select_related(
+            "step", "category", "decided_by"
+        )
     }
     version = project.taxonomy_version
     categories = (

@@ -150,8 +150,13 @@ def _categories_create(*, version: TaxonomyVersion, categories: list[dict[str, A
 
 
 def _project_lock(project: Project) -> None:
-    """Serialise publishing per project, keeping the caller's instance up to date."""
-    Project.objects.select_for_update().only("id").get(pk=project.pk)
+    """Serialise publishing per project, and re-read the current version under the lock.
+
+    Without the re-read, a lead whose page loaded before a colleague's publish would chain
+    (and map) the new version onto the one that is no longer current.
+    """
+    locked = Project.objects.select_for_update().select_related("taxonomy_version").get(pk=project.pk)
+    project.taxonomy_version = locked.taxonomy_version
 
 
 def _taxonomy_for_project(project: Project) -> Taxonomy:
@@ -325,11 +330,14 @@ def taxonomy_publish(
     published_by: User,
     categories: list[dict[str, Any]] | None = None,
     mapping: dict[str, str] | None = None,
-    notes: str = "",
+    notes: str | None = None,
 ) -> TaxonomyVersion:
-    """Save `categories` as the draft when given, then publish the draft; all or nothing."""
+    """Save `categories` as the draft when given, then publish the draft; all or nothing.
+
+    `notes=None` keeps the draft's stored notes.
+    """
     if categories is not None:
-        taxonomy_draft_save(project=project, categories=categories, notes=notes)
+        taxonomy_draft_save(project=project, categories=categories, notes=notes or "")
     return taxonomy_draft_publish(
         project=project, published_by=published_by, mapping=mapping, notes=notes
     )

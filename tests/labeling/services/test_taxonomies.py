@@ -92,6 +92,20 @@ def test_publishing_without_labels_needs_no_mapping(project, lead):
     assert taxonomy_draft_for_project(project=project) is None
 
 
+def test_publishing_a_saved_draft_keeps_its_notes(project, lead):
+    taxonomy_draft_save(project=project, categories=[cat("good")], notes="Split out neutral.")
+    version = taxonomy_publish(project=project, published_by=lead)
+    assert version.notes == "Split out neutral."
+
+
+def test_publishing_chains_onto_the_version_current_under_the_lock(project, lead):
+    """A caller holding a stale project still chains the new version onto the current one."""
+    stale = Project.objects.get(pk=project.pk)
+    newer = taxonomy_publish(project=project, published_by=lead, categories=[cat("a")])
+    latest = taxonomy_publish(project=stale, published_by=lead, categories=[cat("b")])
+    assert latest.previous == newer
+
+
 def test_publishing_without_a_draft_is_refused(project, lead):
     with pytest.raises(NotFound):
         taxonomy_draft_publish(project=project, published_by=lead)
