@@ -10,7 +10,12 @@ from django.utils import timezone
 from labeling.completeness import StepMark, completeness_check
 from labeling.errors import Conflict, DomainError, NotAllowed, NotFound, SubmissionIncomplete
 from labeling.models import Assignment, Project, StepLabel, Trace, User
-from labeling.services.labels import LabelInput, step_label_delete, step_labels_write
+from labeling.services.labels import (
+    LabelInput,
+    step_label_delete,
+    step_labels_delete,
+    step_labels_write,
+)
 
 # One heartbeat may add at most this much time: a page asleep in a background tab for an
 # hour must not record an hour of work when it wakes up.
@@ -128,8 +133,10 @@ def assignment_submit(
             missing_rationales=result.missing_rationales,
         )
     if result.first_error_index is not None:
-        for index in sorted(i for i in marks if i > result.first_error_index):
-            step_label_delete(trace=locked.trace, annotator=locked.annotator, step_index=index)
+        step_labels_delete(
+            trace=locked.trace, annotator=locked.annotator,
+            step_indexes=[i for i in marks if i > result.first_error_index],
+        )
     now = timezone.now()
     locked.seconds_spent += max(0.0, min(float(extra_seconds), HEARTBEAT_MAX_SECONDS))
     if locked.seconds_spent == 0 and locked.started_at is not None:
@@ -156,10 +163,7 @@ def assignment_skip(*, assignment: Assignment, reason: str, note: str = "") -> A
         raise DomainError("Say why when the reason is 'other'.", field="note")
     locked = Assignment.objects.select_for_update().select_related("trace").get(pk=assignment.pk)
     _require_open(locked)
-    for index in StepLabel.objects.filter(
-        trace=locked.trace, annotator=locked.annotator
-    ).values_list("step__index", flat=True):
-        step_label_delete(trace=locked.trace, annotator=locked.annotator, step_index=index)
+    step_labels_delete(trace=locked.trace, annotator=locked.annotator)
     locked.state = Assignment.State.SKIPPED
     locked.skip_reason = reason
     locked.skip_note = note.strip()

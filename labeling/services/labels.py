@@ -122,17 +122,30 @@ def step_labels_write(
 @transaction.atomic
 def step_label_delete(*, trace: Trace, annotator: User, step_index: int) -> bool:
     """Remove the annotator's label of one step (undo); return whether one existed."""
-    label = (
-        StepLabel.objects.select_for_update()
-        .filter(trace=trace, annotator=annotator, step__index=step_index)
-        .first()
+    return step_labels_delete(trace=trace, annotator=annotator, step_indexes=[step_index]) == 1
+
+
+@transaction.atomic
+def step_labels_delete(
+    *, trace: Trace, annotator: User, step_indexes: list[int] | None = None
+) -> int:
+    """Remove the annotator's labels of these steps (all steps when None), keeping history.
+
+    Three queries whatever the number of labels: lock, history rows, delete.
+    """
+    labels = StepLabel.objects.select_for_update().filter(trace=trace, annotator=annotator)
+    if step_indexes is not None:
+        labels = labels.filter(step__index__in=step_indexes)
+    rows = list(labels.values("id", "step_id", "category_id", "polarity", "rationale", "is_unsure"))
+    if not rows:
+        return 0
+    StepLabelChange.objects.bulk_create(
+        StepLabelChange(
+            step_id=row["step_id"], annotator=annotator, action="deleted",
+            category_id=row["category_id"], polarity=row["polarity"],
+            rationale=row["rationale"], is_unsure=row["is_unsure"],
+        )
+        for row in rows
     )
-    if label is None:
-        return False
-    StepLabelChange.objects.create(
-        step_id=label.step_id, annotator=annotator, action="deleted",
-        category_id=label.category_id, polarity=label.polarity,
-        rationale=label.rationale, is_unsure=label.is_unsure,
-    )
-    label.delete()
-    return True
+    StepLabel.objects.filter(pk__in=[row["id"] for row in rows]).delete()
+    return len(rows)

@@ -155,7 +155,11 @@ def _project_lock(project: Project) -> None:
     Without the re-read, a lead whose page loaded before a colleague's publish would chain
     (and map) the new version onto the one that is no longer current.
     """
-    locked = Project.objects.select_for_update().select_related("taxonomy_version").get(pk=project.pk)
+    locked = (
+        Project.objects.select_for_update(of=("self",))
+        .select_related("taxonomy_version")
+        .get(pk=project.pk)
+    )
     project.taxonomy_version = locked.taxonomy_version
 
 
