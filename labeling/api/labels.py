@@ -227,12 +227,20 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
                 raise serializers.ValidationError("Each step_index may appear once.")
             return item_serializer.validated_data
 
+    def _can_see_all(self) -> bool:
+        """Blind mode: only leads (and superusers) see other annotators' labels."""
+        return (
+            not self.get_project().is_blind
+            or self.get_role() == Membership.Role.LEAD
+            or self.request.user.is_superuser
+        )
+
     def _labels_visible(self, trace_id: int, scope: str) -> QuerySet[StepLabel]:
         project = self.get_project()
         labels = StepLabel.objects.filter(trace_id=trace_id, trace__project=project).select_related(
             "step", "category", "annotator"
         ).order_by("step__index", "annotator__username")
-        if scope == "all" and (self.get_role() == Membership.Role.LEAD or not project.is_blind):
+        if scope == "all" and self._can_see_all():
             return labels
         return labels.filter(annotator=self.request.user)
 
@@ -252,12 +260,7 @@ class TraceLabelsApi(_AssignmentMixin, APIView):
         if scope not in {"mine", "all"}:
             raise serializers.ValidationError({"scope": "Use 'mine' or 'all'."})
         project = self.get_project()
-        if (
-            scope == "all"
-            and project.is_blind
-            and self.get_role() != Membership.Role.LEAD
-            and not request.user.is_superuser
-        ):
+        if scope == "all" and not self._can_see_all():
             raise NotAllowed("The project is blind: you can only see your own labels.", field="scope")
         if not Trace.objects.filter(pk=trace_id, project=project).exists():
             raise NotFound(f"Project {project.slug} has no trace {trace_id}.", field="trace")
