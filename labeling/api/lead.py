@@ -232,6 +232,8 @@ class MemberDetailApi(LeadApi):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = membership_role_change(membership=membership, role=data.validated_data["role"])
+        # Re-read through the selector so the response carries the member's label count.
+        membership = members_for_project(project=self.get_project()).get(pk=membership.pk)
         return Response(MemberOutputSerializer(membership).data)
 
     @extend_schema(responses={204: None})

@@ -118,7 +118,7 @@ def trace_import(
     total = line_count(path)
     report = progress or (lambda processed, total: None)
     taxonomy = TaxonomyMap(project)
-    result = ImportResult(format=format)
+    result = ImportResult(format=format, lines=total)
 
     def records() -> Iterator[tuple[int, TraceRecord | list[ImportIssue]]]:
         return records_iter(path, format=format, splitter=splitter, max_line_bytes=max_line)
@@ -319,8 +319,7 @@ def import_job_run(*, job: ImportJob) -> ImportJob:
         job.state = ImportJob.State.SUCCEEDED
         job.result = result.as_dict()
         job.errors = []
-        total = line_count(job.file.path)
-        job.processed_lines = job.total_lines = total
+        job.processed_lines = job.total_lines = result.lines
     finally:
         recorder.close()
     job.finished_at = timezone.now()

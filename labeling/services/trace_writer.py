@@ -23,6 +23,7 @@ class ImportResult:
     """What one import added, and what it found already there."""
 
     format: str
+    lines: int = 0
     records: int = 0
     traces_added: int = 0
     steps_added: int = 0

@@ -115,9 +115,11 @@ def test_lead_adds_an_existing_user_and_changes_their_role(lead_client, project)
     added = lead_client.post(_url("labeling:lead-members", project),
                              {"username": "bob", "role": "annotator"}, format="json")
     assert added.status_code == 201 and added.json()["role"] == "annotator"
+    trace = TraceFactory(project=project, steps=2)
+    step_labels_set(trace=trace, annotator=bob, labels=[LabelInput(0, "positive"), LabelInput(1, "neutral")])
     changed = lead_client.patch(_url("labeling:lead-member-detail", project, user_id=bob.pk),
                                 {"role": "researcher"}, format="json")
-    assert changed.json()["role"] == "researcher"
+    assert (changed.json()["role"], changed.json()["label_count"]) == ("researcher", 2)
     listed = lead_client.get(_url("labeling:lead-members", project)).json()
     assert [(m["username"], m["role"]) for m in listed] == [("lead", "lead"), ("bob", "researcher")]
 
