@@ -74,6 +74,7 @@ def test_lead_marks_a_fully_gold_trace_as_qc_and_home_links_lead_there(page_as, 
     page.goto(f"{live_server.url}/")
     screenshot(page, "home-lead-links")
     page.get_by_test_id("link-adjudication").click()
+    page.wait_for_url(f"{live_server.url}/projects/demo/lead/adjudication/")
     page.goto(f"{live_server.url}/projects/demo/lead/adjudication/{trace.pk}/")
     page.get_by_test_id("qc-toggle").click()
     page.get_by_test_id("qc-state").wait_for()

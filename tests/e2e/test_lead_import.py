@@ -1,25 +1,13 @@
-"""A lead uploads a file: a progress bar while it imports, the errors with lines when it fails.
-
-The import API is built on the importers branch; until it is merged these tests skip.
-"""
+"""A lead uploads a file: a progress bar while it imports, the errors with lines when it fails."""
 from pathlib import Path
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 
 from labeling.models import Trace
 from tests.e2e.lead_fixtures import lead_browser, page_as, screenshot  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lead"
-
-
-@pytest.fixture(autouse=True)
-def _import_api_present(project):
-    try:
-        reverse("labeling:import-list", args=[project.slug])
-    except NoReverseMatch:
-        pytest.skip("the import API (importers branch) is not in this tree")
 
 
 def test_lead_imports_a_file_and_sees_the_result(page_as, live_server, project, lead):
