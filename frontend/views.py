@@ -81,6 +81,7 @@ def trace(request, slug: str, trace_id: int):
         for s, html in zip(page.steps, step_htmls, strict=True)
     ]
     parents = [c for c in page.categories if c.parent_id is None]
+    key_of = {c.pk: c.key for c in parents}
     children: dict[int, list] = {}
     for c in page.categories:
         if c.parent_id is not None:
@@ -99,7 +100,7 @@ def trace(request, slug: str, trace_id: int):
         "categories": [
             {
                 "key": c.key, "name": c.name, "polarity": c.polarity, "hotkey": c.hotkey,
-                "colour": c.colour, "parent": next((p.key for p in parents if p.pk == c.parent_id), None),
+                "colour": c.colour, "parent": key_of.get(c.parent_id),
                 "rationaleRequired": c.is_rationale_required,
             }
             for c in page.categories

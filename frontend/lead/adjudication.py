@@ -3,7 +3,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from frontend.lead.access import lead_page
-from frontend.rendering import render_math_markdown
+from frontend.rendered_text import rendered_html_many
 from labeling.errors import NotFound
 from labeling.models import Project
 from labeling.selectors.adjudication import (
@@ -44,7 +44,9 @@ def adjudication_trace(request: HttpRequest, project: Project, trace_id: int) ->
         view = trace_adjudication_for_lead(project=project, trace_id=trace_id)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-    steps = [(row, render_math_markdown(row.step.text)) for row in view.rows]
+    # The same shared cache as the annotator's page: these texts are usually rendered already.
+    problem_html, *step_htmls = rendered_html_many([view.trace.problem, *(r.step.text for r in view.rows)])
+    steps = list(zip(view.rows, step_htmls, strict=True))
     categories = [
         {"key": c.key, "name": c.name, "hotkey": c.hotkey, "colour": c.colour,
          "polarity": c.polarity, "parent": c.parent.key if c.parent else None}
@@ -52,7 +54,7 @@ def adjudication_trace(request: HttpRequest, project: Project, trace_id: int) ->
     ]
     return render(request, "frontend/lead/adjudication_trace.html", {
         "project": project, "lead_tab": "adjudication", "view": view, "steps": steps,
-        "problem_html": render_math_markdown(view.trace.problem), "categories": categories,
+        "problem_html": problem_html, "categories": categories,
         "open_count": sum(1 for row in view.rows if row.is_disputed and row.gold is None),
         "gold_missing_count": sum(1 for row in view.rows if row.gold is None),
     })
