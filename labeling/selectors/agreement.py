@@ -123,22 +123,7 @@ def label_arrays_for_project(*, project_id: int, filters: AgreementFilters) -> L
     )
     steps = steps[np.argsort(steps[:, 0], kind="stable")]
     where = np.searchsorted(steps[:, 0], rows[:, 0]) if rows.size else rows[:, 0]
-    categories = list(
-        Category.objects.filter(version__taxonomy__project_id=project_id)
-        .order_by("-version__number", "position", "id")
-        .values_list("id", "key", "polarity")
-    )
-    keys: list[str] = []
-    code_of_key: dict[str, int] = {}
-    size = max((cid for cid, _, _ in categories), default=0) + 1
-    code_of_id = np.zeros(size, dtype=np.int64)
-    polarity_of_id = np.zeros(size, dtype=np.int64)
-    for cid, key, polarity in categories:
-        if key not in code_of_key:
-            code_of_key[key] = len(keys)
-            keys.append(key)
-        code_of_id[cid] = code_of_key[key]
-        polarity_of_id[cid] = polarity
+    keys, code_of_id, polarity_of_id = category_codes(project_id=project_id)
     annotator_ids = np.unique(rows[:, 1]).tolist()
     names = dict(User.objects.filter(id__in=annotator_ids).values_list("id", "username"))
     gold_qs = GoldLabel.objects.filter(trace__project_id=project_id)
@@ -183,3 +168,28 @@ def labels_fingerprint(*, project_id: int) -> LabelsFingerprint:
     return LabelsFingerprint(
         label_count=labels["n"], value=f"{labels['n']}|{last}|{gold['n']}|{gold_last}"
     )
+
+
+def category_codes(*, project_id: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Return (category keys, code by category id, polarity by category id), one query.
+
+    Categories are matched by key across taxonomy versions, the newest version's order first,
+    so every agreement figure (report, dashboard trend) codes labels the same way.
+    """
+    categories = list(
+        Category.objects.filter(version__taxonomy__project_id=project_id)
+        .order_by("-version__number", "position", "id")
+        .values_list("id", "key", "polarity")
+    )
+    keys: list[str] = []
+    code_of_key: dict[str, int] = {}
+    size = max((cid for cid, _, _ in categories), default=0) + 1
+    code_of_id = np.zeros(size, dtype=np.int64)
+    polarity_of_id = np.zeros(size, dtype=np.int64)
+    for cid, key, polarity in categories:
+        if key not in code_of_key:
+            code_of_key[key] = len(keys)
+            keys.append(key)
+        code_of_id[cid] = code_of_key[key]
+        polarity_of_id[cid] = polarity
+    return keys, code_of_id, polarity_of_id

@@ -16,8 +16,13 @@ from django.db.models.functions import ExtractIsoYear, ExtractWeek, TruncDate
 from django.utils import timezone
 
 from labeling.agreement.trend import agreement_by_window
-from labeling.models import Assignment, Category, Project, StepLabel, Trace, User
-from labeling.selectors.agreement import LabelsFingerprint, _int_columns, labels_fingerprint
+from labeling.models import Assignment, Project, StepLabel, Trace, User
+from labeling.selectors.agreement import (
+    LabelsFingerprint,
+    _int_columns,
+    category_codes,
+    labels_fingerprint,
+)
 
 PROGRESS_STATES = ("unassigned", "partly_labeled", "fully_labeled", "adjudicated")
 DAILY_DAYS = 28
@@ -203,13 +208,14 @@ def weekly_trend_for_project(
     entry is younger than WEEKLY_REUSE_FOR. Cold: up to five queries (fingerprint x2 unless
     given, label rows, categories, submissions per week).
     """
-    fingerprint = fingerprint or labels_fingerprint(project_id=project.pk)
     key = f"dashboard:weekly:{project.pk}"
     cached = cache.get(key)
     now = timezone.now()
-    if cached is not None and (
-        cached["fingerprint"] == fingerprint.value or now - cached["at"] < WEEKLY_REUSE_FOR
-    ):
+    # A young entry is reused as is, without even reading the fingerprint.
+    if cached is not None and now - cached["at"] < WEEKLY_REUSE_FOR:
+        return cached["rows"]
+    fingerprint = fingerprint or labels_fingerprint(project_id=project.pk)
+    if cached is not None and cached["fingerprint"] == fingerprint.value:
         return cached["rows"]
     week = ExpressionWrapper(
         ExtractIsoYear("updated_at") * 100 + ExtractWeek("updated_at"),
@@ -219,19 +225,7 @@ def weekly_trend_for_project(
         _human_labels(project).annotate(week=week),
         ("step_id", "annotator_id", "category_id", "week"),
     )
-    categories = list(
-        Category.objects.filter(version__taxonomy__project=project)
-        .order_by("-version__number", "position", "id")
-        .values_list("id", "key")
-    )
-    keys: list[str] = []
-    code_of_key: dict[str, int] = {}
-    code_of_id = np.zeros(max((c for c, _ in categories), default=0) + 1, dtype=np.int64)
-    for cid, key_ in categories:
-        if key_ not in code_of_key:
-            code_of_key[key_] = len(keys)
-            keys.append(key_)
-        code_of_id[cid] = code_of_key[key_]
+    keys, code_of_id, _ = category_codes(project_id=project.pk)
     figures = agreement_by_window(
         item=rows[:, 0], coder=rows[:, 1],
         value=code_of_id[rows[:, 2]] if rows.size else rows[:, 2],
