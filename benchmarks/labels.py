@@ -1,6 +1,6 @@
 """Label-save throughput and latency against PostgreSQL behind gunicorn, plus the trace page.
 
-    python -m benchmarks labels [--clients 32] [--requests 12000] [--seconds 20] ...
+    python -m benchmarks labels [--clients 32] [--requests 30000] [--seconds 20] ...
 
 1. creates a fresh PostgreSQL database `bench_labels` (dropped at the end), migrates it and
    seeds a project with one annotator per client, each with in-progress traces and a
@@ -8,14 +8,16 @@
 2. starts gunicorn on 127.0.0.1 with DATABASE_URL (and CACHE_URL) pointing at them;
 3. drives PUT /api/projects/<slug>/traces/<id>/labels/<step>/ with N concurrent keep-alive
    clients (session cookie + CSRF, like the browser), bounded by a request count and a time
-   limit, and prints saves/s and p50/p95/p99 latency;
+   limit, and prints saves/s and p50/p95/p99 latency. The clients are closed loops (send,
+   wait for the whole response, send again) multiplexed by one thread, so the load generator
+   takes ~0.1 ms of CPU per request from the 2 cores it shares with the server;
 4. the same for the bulk endpoint (all 8 labels of a trace per request): traces/s;
 5. times the trace page of a 50-step trace in-process (Django test client), cold and warm,
    and reads the Server-Timing header the view sets.
 
 Each HTTP phase also prints the CPU time per request of the app server (gunicorn and its
-workers) and of the PostgreSQL backends serving the database, read from /proc before and
-after: the load-independent cost, since wall times on a busy machine include waiting for a
+workers), of the PostgreSQL backends serving the database and of the load generator, read
+before and after: the load-independent cost, since wall times on a busy machine include waiting for a
 core. Figures are printed, never asserted: this machine's load varies.
 """
 import argparse
@@ -27,7 +29,6 @@ import secrets
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -47,15 +48,15 @@ STEP_TEXTS = [
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks labels", description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--requests", type=int, default=12000, help="single-label saves, at most")
+    parser.add_argument("--requests", type=int, default=30000, help="single-label saves, at most")
     parser.add_argument("--bulk-requests", type=int, default=4000, help="bulk saves (8 labels), at most")
     parser.add_argument("--seconds", type=float, default=20.0, help="time limit of each phase")
-    # Now that a save is one SQL statement (~45 % of its CPU is PostgreSQL's), one gunicorn
-    # process with 16 threads beat 2x8 here on 2 cores: 389 vs 331 saves/s, p99 176 vs 244 ms,
-    # 3.2 vs 3.9 ms CPU per save, at the same load (1x8 and 1x32 were worse): Python keeps
-    # one core and PostgreSQL the other, with no cross-process cache thrash.
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=16, help="gunicorn gthread threads per worker")
+    # With the single-threaded load generator, 2 gunicorn processes x 2 threads beat 1x16, 1x8
+    # and 1x4 on 2 cores: 556 vs 396, 444 and 426 saves/s, p99 102 vs 177, 152 and 128 ms.
+    # Few threads keep GIL hand-offs rare; two processes let Python use both cores while
+    # PostgreSQL (~45 % of a save's CPU) waits on I/O.
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="gunicorn gthread threads per worker")
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument("--page-requests", type=int, default=200)
     parser.add_argument(
@@ -184,53 +185,100 @@ def _start_gunicorn(args: argparse.Namespace, database_url: str) -> subprocess.P
 
 
 def _drive(args, plan, *, limit: int, make_request) -> tuple[list[float], int, float]:
-    """Run `clients` keep-alive clients until `limit` requests or the time limit; return latencies."""
-    latencies: list[list[float]] = [[] for _ in range(args.clients)]
-    errors = [0] * args.clients
-    counter = iter(range(limit))
-    lock = threading.Lock()
+    """Run `clients` closed-loop keep-alive clients until `limit` requests or the time limit.
+
+    One thread multiplexes every client's socket (selectors): each client sends a request,
+    waits for the whole response, then sends its next one. Thirty-two Python threads with
+    http.client cost the shared 2 cores far more CPU per request than the server's share
+    allows; this loop keeps the load generator's cost small and reports it (client CPU).
+    """
+    import selectors
+    import socket
+
+    selector = selectors.DefaultSelector()
     deadline = time.monotonic() + args.seconds
-    start_barrier = threading.Barrier(args.clients + 1)
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    cookie = {c: f"sessionid={plan['sessions'][c]}; csrftoken={'b' * 32}" for c in range(args.clients)}
 
-    def client(c: int) -> None:
-        rng = random.Random(c)
-        conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
-        headers = {
-            "Cookie": f"sessionid={plan['sessions'][c]}; csrftoken={'b' * 32}",
-            "X-CSRFToken": "b" * 32,
-            "Content-Type": "application/json",
-            "Connection": "keep-alive",
-        }
-        start_barrier.wait()
-        while time.monotonic() < deadline:
-            with lock:
-                if next(counter, None) is None:
-                    break
-            method, path, body = make_request(c, rng)
-            t0 = time.perf_counter()
-            try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                ok = response.status == 200
-            except (OSError, http.client.HTTPException):
-                ok = False
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
-            latencies[c].append(time.perf_counter() - t0)
-            if not ok:
-                errors[c] += 1
-        conn.close()
+    class Client:
+        def __init__(self, c: int):
+            self.c, self.rng = c, random.Random(c)
+            self.sock = None
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(args.clients)]
-    for t in threads:
-        t.start()
-    start_barrier.wait()
+        def connect(self) -> None:
+            if self.sock is not None:
+                selector.unregister(self.sock)
+                self.sock.close()
+            self.sock = socket.create_connection(("127.0.0.1", args.port))
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            selector.register(self.sock, selectors.EVENT_READ, self)
+
+        def send(self) -> bool:
+            nonlocal sent
+            if sent >= limit or time.monotonic() >= deadline:
+                return False
+            sent += 1
+            method, path, body = make_request(self.c, self.rng)
+            payload = body.encode()
+            head = (
+                f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{args.port}\r\n"
+                f"Cookie: {cookie[self.c]}\r\nX-CSRFToken: {'b' * 32}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+            ).encode()
+            self.buffer, self.expected, self.status = b"", None, 0
+            self.t0 = time.perf_counter()
+            self.sock.sendall(head + payload)
+            return True
+
+        def on_readable(self) -> bool:
+            """Read what arrived; True when the response is complete."""
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            self.buffer += chunk
+            if self.expected is None:
+                end = self.buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return False
+                head = self.buffer[:end].decode("latin-1").split("\r\n")
+                self.status = int(head[0].split()[1])
+                length = next(
+                    (int(line.split(":", 1)[1]) for line in head[1:] if line.lower().startswith("content-length:")),
+                    None,
+                )
+                if length is None:
+                    raise ConnectionError("response without Content-Length")
+                self.expected = end + 4 + length
+            return len(self.buffer) >= self.expected
+
+    clients = [Client(c) for c in range(args.clients)]
+    for client in clients:
+        client.connect()
     t0 = time.perf_counter()
-    for t in threads:
-        t.join()
+    active = sum(client.send() for client in clients)
+    while active:
+        for key, _ in selector.select(timeout=30):
+            client = key.data
+            try:
+                done = client.on_readable()
+            except (OSError, ValueError, IndexError):
+                latencies.append(time.perf_counter() - client.t0)
+                errors += 1
+                client.connect()
+                done = None
+            if done:
+                latencies.append(time.perf_counter() - client.t0)
+                errors += client.status != 200
+            if done is not False and not client.send():
+                active -= 1
     elapsed = time.perf_counter() - t0
-    return [x for per in latencies for x in per], sum(errors), elapsed
+    for client in clients:
+        selector.unregister(client.sock)
+        client.sock.close()
+    selector.close()
+    return latencies, errors, elapsed
 
 
 def _cpu_seconds(root_pid: int) -> float:
@@ -283,14 +331,17 @@ class CpuMeter:
     def start(self) -> None:
         self.app0 = _cpu_seconds(self.server_pid)
         self.pg0 = _pids_cpu(_pg_backend_pids(self.database_url))
+        self.client0 = time.process_time()
 
     def stop(self, n: int, unit: str) -> str:
         app = _cpu_seconds(self.server_pid) - self.app0
         pg_now = _pids_cpu(_pg_backend_pids(self.database_url))
         pg = sum(cpu - self.pg0.get(pid, 0.0) for pid, cpu in pg_now.items())
+        client = time.process_time() - self.client0
         n = max(1, n)
         return (f"   CPU per {unit}: app {app / n * 1000:.2f} ms + PostgreSQL {pg / n * 1000:.2f} ms "
-                f"= {(app + pg) / n * 1000:.2f} ms ({len(pg_now)} backends)")
+                f"= {(app + pg) / n * 1000:.2f} ms ({len(pg_now)} backends); "
+                f"load generator {client / n * 1000:.2f} ms")
 
 
 def _percentiles(values: list[float]) -> str:
