@@ -11,6 +11,7 @@ def test_agreement_package_imports_no_django():
         "import sys\n"
         "import labeling.agreement.report, labeling.agreement.bootstrap\n"
         "import labeling.agreement.first_error, labeling.agreement.metrics\n"
+        "import labeling.agreement.disputes, labeling.agreement.trend\n"
         "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
         "print(','.join(bad))\n"
     )
