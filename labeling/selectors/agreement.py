@@ -8,9 +8,9 @@ from datetime import datetime
 import numpy as np
 import psycopg
 from django.db import connection
-from django.db.models import Count, Max, QuerySet, TextField
-from django.db.models.functions import Cast
+from django.db.models import Count, Max, Q, QuerySet, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from labeling.agreement.data import LabelTable
 from labeling.models import Category, GoldLabel, Step, StepLabel, User
@@ -37,7 +37,9 @@ class AgreementFilters:
 
 
 def _filtered_labels(*, project_id: int, filters: AgreementFilters) -> QuerySet[StepLabel]:
-    qs = StepLabel.objects.filter(trace__project_id=project_id)
+    # QC traces are left out: they go to every annotator whatever the overlap and are picked
+    # for their answer key, so they would weigh agreement unevenly; QC accuracy scores them.
+    qs = StepLabel.objects.filter(trace__project_id=project_id, trace__is_qc=False)
     if not filters.include_sources:
         qs = qs.filter(annotator__is_source=False)
     if filters.taxonomy_version is not None:
@@ -105,7 +107,7 @@ def _int_columns(qs: QuerySet, fields: tuple[str, ...]) -> np.ndarray:
 
 
 def label_arrays_for_project(*, project_id: int, filters: AgreementFilters) -> LabelTable:
-    """Return the project's step labels matching the filters as a LabelTable.
+    """Return the project's step labels matching the filters as a LabelTable, QC traces aside.
 
     Five queries whatever the data size: labels and steps (integers only, no model
     instances), categories, annotator names, gold labels. The label query reads only
@@ -126,7 +128,7 @@ def label_arrays_for_project(*, project_id: int, filters: AgreementFilters) -> L
     keys, code_of_id, polarity_of_id = category_codes(project_id=project_id)
     annotator_ids = np.unique(rows[:, 1]).tolist()
     names = dict(User.objects.filter(id__in=annotator_ids).values_list("id", "username"))
-    gold_qs = GoldLabel.objects.filter(trace__project_id=project_id)
+    gold_qs = GoldLabel.objects.filter(trace__project_id=project_id, trace__is_qc=False)
     if filters.taxonomy_version is not None:
         gold_qs = gold_qs.filter(category__version__number=filters.taxonomy_version)
     gold = _int_columns(gold_qs, ("step_id", "category_id", "polarity"))
@@ -152,21 +154,27 @@ class LabelsFingerprint:
 
 
 def labels_fingerprint(*, project_id: int) -> LabelsFingerprint:
-    """Return a value that changes whenever a label or gold label of the project changes.
+    """Return a value that changes whenever a label or gold label of the project changes, or
+    a labelled trace becomes or stops being a QC trace (agreement leaves those out).
 
     Count and latest update of step labels and of gold labels: an edit moves the latest
-    time, a deletion lowers the count. Two aggregate queries.
+    time, a deletion lowers the count. The count and trace-id sum of labels on QC traces
+    read the flag from the trace row the label query joins anyway; a trace without labels
+    changes no figure either way. Two aggregate queries.
     """
+    on_qc = Q(trace__is_qc=True)
     labels = StepLabel.objects.filter(trace__project_id=project_id).aggregate(
-        n=Count("id"), last=Max("updated_at")
+        n=Count("id"), last=Max("updated_at"),
+        qc_n=Count("id", filter=on_qc), qc_sum=Sum("trace_id", filter=on_qc),
     )
     gold = GoldLabel.objects.filter(trace__project_id=project_id).aggregate(
         n=Count("id"), last=Max("decided_at")
     )
     last = labels["last"].isoformat() if labels["last"] else "-"
     gold_last = gold["last"].isoformat() if gold["last"] else "-"
+    qc = f"{labels['qc_n']}:{labels['qc_sum'] or 0}"
     return LabelsFingerprint(
-        label_count=labels["n"], value=f"{labels['n']}|{last}|{gold['n']}|{gold_last}"
+        label_count=labels["n"], value=f"{labels['n']}|{last}|{gold['n']}|{gold_last}|{qc}"
     )
 
 

@@ -222,7 +222,8 @@ def weekly_trend_for_project(
         output_field=IntegerField(),
     )
     rows = _int_columns(
-        _human_labels(project).annotate(week=week),
+        # QC traces are left out, as in the agreement report (labels_made counts the rest).
+        _human_labels(project).filter(trace__is_qc=False).annotate(week=week),
         ("step_id", "annotator_id", "category_id", "week"),
     )
     keys, code_of_id, _ = category_codes(project_id=project.pk)
