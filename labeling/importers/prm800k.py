@@ -14,6 +14,12 @@ labeler's "unsure" mark. Each `labeler` (a person) is its own source annotator. 
 else (generation, QC flags, finish_reason, total_time, the pre-generated answer and verifier
 score, and the whole `label.steps` tree with its alternatives) is kept in the metadata, so an
 export can rebuild the record.
+
+`is_quality_control_question` does not make a QC trace (Trace.is_qc): OpenAI served those
+solutions to every labeler and graded them against gold labels the release does not include.
+A QC trace here needs gold on every step; the file only has each labeler's own ratings (in
+phase 2 none after the first error). The records of one such solution merge into one trace
+labelled by every labeler, the multi-annotator items agreement is computed on.
 """
 
 from __future__ import annotations

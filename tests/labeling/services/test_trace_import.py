@@ -8,7 +8,8 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from labeling.errors import ImportRejected
-from labeling.models import Project, Step, StepLabel, Trace, User
+from labeling.models import GoldLabel, Project, Step, StepLabel, Trace, User
+from labeling.selectors.agreement import AgreementFilters, label_arrays_for_project
 from labeling.services import trace_writer
 from labeling.services.imports import _prefetched, trace_import
 from labeling.services.projects import project_create
@@ -148,6 +149,27 @@ def test_flagged_becomes_unsure_and_two_labelers_share_one_trace(project, fixtur
         f"source-prm800k-{raw['labeler']}": (1, False),
         f"source-prm800k-{other['labeler']}": (0, True),
     }
+
+
+def test_prm800k_qc_questions_stay_ordinary_traces_labelled_by_each_labeler(
+    project, fixtures_dir
+):
+    """PRM800K's QC flag marks solutions served to every labeler and graded against OpenAI's
+    gold, which the release does not carry: the trace is no QC trace here (that needs gold on
+    every step), keeps the flag in its metadata, and is a multi-annotator item for agreement."""
+    trace_import(project=project, path=_fixture(fixtures_dir, "prm800k_qc_synthetic.jsonl"))
+    trace = Trace.objects.get()
+    assert trace.is_qc is False
+    assert trace.metadata["is_quality_control_question"] is True
+    assert not GoldLabel.objects.exists()
+    labels = dict(
+        StepLabel.objects.filter(step__index=1).values_list("annotator__username", "polarity")
+    )
+    assert labels == {"source-prm800k-qc-labeler-a": 1, "source-prm800k-qc-labeler-b": 0}
+    table = label_arrays_for_project(
+        project_id=project.pk, filters=AgreementFilters(include_sources=True)
+    )
+    assert (table.n_traces, table.n_items, table.n_labels) == (1, 3, 6)
 
 
 def test_a_new_labeler_of_an_imported_trace_adds_labels_and_metadata_only(
