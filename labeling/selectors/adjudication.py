@@ -190,7 +190,8 @@ FULL_RECOUNT_ABOVE = 2000
 
 @dataclass(frozen=True)
 class _Ranking:
-    """Per-trace counts of the whole project, most disputed first, and what they reflect."""
+    """Per-trace counts of the project's traces with a disputed or unanimous open step, most
+    disputed first, and what they reflect."""
 
     rows: list[tuple[int, int, int, int]]  # (trace id, disputed, open, unanimous open)
     taxonomy_version_id: int | None
