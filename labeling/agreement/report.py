@@ -16,8 +16,8 @@ from labeling.agreement.data import FloatArray, LabelTable
 from labeling.agreement.first_error import first_error_statistics, first_errors
 from labeling.agreement.metrics import POLARITY_VALUES, krippendorff_alpha_from_coincidence
 from labeling.agreement.statistics import (
-    coincidence_statistic,
     cohen_statistic,
+    coincidence_statistic,
     fleiss_statistic,
     loo_consensus,
     per_category_statistic,

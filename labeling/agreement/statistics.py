@@ -13,10 +13,10 @@ import numpy as np
 from labeling.agreement.bootstrap import MAX_CELLS, Statistic
 from labeling.agreement.data import FloatArray, IntArray, LabelTable
 from labeling.agreement.metrics import (
-    safe_divide,
     cohen_kappa_from_confusion,
     fleiss_kappa_from_stats,
     percent_agreement_from_stats,
+    safe_divide,
 )
 
 
