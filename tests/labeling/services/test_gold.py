@@ -285,11 +285,28 @@ def test_labels_packed_into_one_integer_read_back_as_their_ids(project, annotato
         label(trace, b, "negative", keys[0])
     expected = sorted(StepLabel.objects.values_list("step_id", "trace_id", "category_id"))
     scope = adjudication._label_scope(project, None)
-    assert scope.first_trace is not None
+    assert scope.is_packed
     packed = adjudication._label_columns(StepLabel.objects.filter(scope.where), scope)
     assert sorted(map(tuple, packed.tolist())) == expected
     ranking = adjudication._count(project)
     monkeypatch.setattr(adjudication, "PACKED_BITS", 0)
-    assert adjudication._label_scope(project, None).first_trace is None
+    assert not adjudication._label_scope(project, None).is_packed
     assert adjudication._count(project) == ranking
     assert [r[1] for r in ranking] == [2, 1, 1]
+
+
+def test_labels_newer_than_the_packing_bounds_are_left_out_not_misread(project, annotators):
+    """A trace imported between the bounds query and the label read has ids past the bounds:
+    its labels wait for the next refresh instead of spilling into another id's bits."""
+    from labeling.models import StepLabel
+    from labeling.selectors import adjudication
+
+    a, b, _ = annotators
+    old = TraceFactory(project=project, steps=2)
+    label(old, a, "positive", "negative")
+    scope = adjudication._label_scope(project, None)
+    before = sorted(StepLabel.objects.values_list("step_id", "trace_id", "category_id"))
+    for _ in range(3):  # enough new steps to need one more bit
+        label(TraceFactory(project=project, steps=2), b, "neutral", "neutral")
+    read = adjudication._label_columns(StepLabel.objects.filter(trace__project=project), scope)
+    assert sorted(map(tuple, read.tolist())) == before
