@@ -129,7 +129,8 @@ def agreement_report_get_or_schedule(
 
     A stored report is reused while the labels fingerprint is unchanged (succeeded, or still
     pending/running for less than STALE_AFTER). Otherwise, up to
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is computed inline; above, the report is marked pending and `schedule(report_id)` runs after
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is computed inline; above, the report is
+    marked pending and `schedule(report_id)` runs after
     the transaction commits (the caller passes the Celery task, so services never import it).
     """
     fingerprint = labels_fingerprint(project_id=project.pk)

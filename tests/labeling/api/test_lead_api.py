@@ -195,8 +195,8 @@ def test_annotators_cannot_create_projects(annotator_client):
 
 @pytest.fixture
 def disputed_trace(project, annotator):
-    from tests.labeling.factories import UserFactory
     from labeling.services.projects import membership_set
+    from tests.labeling.factories import UserFactory
     other = UserFactory(username="ann2")
     membership_set(project=project, user=other, role="annotator")
     trace = TraceFactory(project=project, steps=2, external_id="t-1")
