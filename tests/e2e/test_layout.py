@@ -3,7 +3,7 @@ import pytest
 from django.core.management import call_command
 
 from labeling.models import Trace, User
-from tests.e2e.lead_fixtures import lead_browser, page_as, screenshot  # noqa: F401
+from tests.e2e.lead_fixtures import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
