@@ -145,7 +145,7 @@
     const versions = document.getElementById("versions");
     versions.replaceChildren(...state.versions.map(v => el("li", {},
       el("span", {}, el("strong", {}, `v${v.number}`), " ", v.number === state.current.number ? el("span", { class: "pill green" }, "current") : null, " ", el("span", { class: "muted" }, v.notes || "")),
-      el("span", { class: "muted" }, `${v.category_count} categories · ${v.published_by || "system"} · ${new Date(v.published_at).toLocaleDateString()}`))));
+      el("span", { class: "muted" }, `${v.category_count} categories · ${v.published_by || "system"} · ${new Date(v.published_at).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" })}`))));
     if (!state.versions.length) versions.replaceChildren(el("li", { class: "muted" }, "Nothing published yet."));
   }
 
