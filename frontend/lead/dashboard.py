@@ -18,7 +18,6 @@ from labeling.selectors.dashboard import (
     annotator_work_for_project,
     labels_per_day_for_project,
     progress_by_state_for_project,
-    weekly_trend_for_project,
 )
 from labeling.services.agreement import AgreementParams, agreement_report_get_or_schedule
 from labeling.tasks.agreement import agreement_report_compute_task
@@ -26,7 +25,10 @@ from labeling.tasks.agreement import agreement_report_compute_task
 # The dashboard's report: trace bootstrap for the intervals, fixed seed so figures are stable.
 DASHBOARD_RESAMPLES = 200
 DASHBOARD_SEED = 0
-DASHBOARD_PARAMS = AgreementParams(n_resamples=DASHBOARD_RESAMPLES, seed=DASHBOARD_SEED)
+# The weekly trend is computed with the report (by the Celery task on large projects).
+DASHBOARD_PARAMS = AgreementParams(
+    n_resamples=DASHBOARD_RESAMPLES, seed=DASHBOARD_SEED, weekly_trend=True
+)
 
 HEADLINE = [
     ("krippendorff_alpha_nominal", "Krippendorff's α", "nominal, on categories"),
@@ -130,15 +132,17 @@ def _dashboard(project: Project) -> dict[str, Any]:
             [[c["category"], c["n_labels"], c["kappa"], c["low"], c["high"], c["specific"]]
              for c in cat_rows],
         )
-    work = annotator_work_for_project(project=project)
-    ctx["annotator_rows"], tables["annotators"] = _annotators(result, work)
-
-    # The report carries the labels fingerprint it was checked against just now.
+    # The report carries the labels fingerprint it was checked against just now: the label
+    # counts below are cached under it.
     fingerprint = LabelsFingerprint(
         label_count=int(report.labels_fingerprint.split("|")[0] or 0),
         value=report.labels_fingerprint,
     )
-    weekly = weekly_trend_for_project(project=project, fingerprint=fingerprint)
+    work = annotator_work_for_project(project=project, fingerprint=fingerprint)
+    ctx["annotator_rows"], tables["annotators"] = _annotators(result, work)
+
+    # Stored with the report: stale with the rest of it while it is recomputed.
+    weekly = (result or {}).get("weekly", [])
     weeks = [w["week"] for w in weekly]
     ctx["weekly"] = weekly
     ctx["agreement_chart"] = charts.line_chart(weeks, [
@@ -163,7 +167,7 @@ def _dashboard(project: Project) -> dict[str, Any]:
     )
     tables["progress"] = Table(["state", "traces"], [[k, progress[k]] for k in STATE_LABELS])
 
-    daily = labels_per_day_for_project(project=project)
+    daily = labels_per_day_for_project(project=project, fingerprint=fingerprint)
     days = [d.isoformat() for d in daily.days]
     ctx["daily_chart"] = charts.day_grid(days, daily.annotators, daily.counts) if days else None
     ctx["daily_total"] = sum(sum(row) for row in daily.counts)
@@ -185,7 +189,7 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     in_flight = state in (AgreementReport.State.PENDING, AgreementReport.State.RUNNING)
     if in_flight:
         poll_url = (reverse("labeling:agreement-report", kwargs={"slug": project.slug})
-                    + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}")
+                    + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}&weekly_trend=true")
     response = render(request, "frontend/lead/dashboard.html", {
         **ctx, "project": project, "lead_tab": "dashboard", "is_pending": pending,
         "poll_url": poll_url, "is_lead": request.project_role == Membership.Role.LEAD,

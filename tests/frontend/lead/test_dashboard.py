@@ -16,12 +16,15 @@ from rest_framework.test import APIClient
 from labeling.api import agreement as agreement_api
 from labeling.api import dashboard as dashboard_api
 from labeling.api import lead as lead_api
-from labeling.models import Assignment, GoldLabel, Membership, StepLabel
+from labeling.models import AgreementReport, Assignment, GoldLabel, Membership, StepLabel
 from labeling.selectors.dashboard import (
     annotator_work_for_project,
+    labels_per_day_for_project,
     progress_by_state_for_project,
     qc_accuracy_by_annotator,
+    weekly_trend_rows_for_project,
 )
+from labeling.services import agreement as agreement_service
 from labeling.services.labels import LabelInput, step_labels_set
 from labeling.services.projects import membership_set
 from tests.labeling.factories import TraceFactory, UserFactory
@@ -148,7 +151,7 @@ def test_dashboard_query_count_does_not_grow_with_the_project(project, lead):
     big = _dashboard_queries(big_project, lead)
     assert small == big
     # Session, user, project, role; agreement report computed inline (fingerprint, five label
-    # reads, store); dashboard selectors; weekly trend (fingerprint, labels, categories, weeks).
+    # reads, weekly trend, store); dashboard selectors.
     assert big <= 36
 
 
@@ -261,3 +264,89 @@ def test_csv_quotes_usernames_a_spreadsheet_would_run(project, lead):
         reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=annotators"
     ).content.decode()
     assert "'=cmd," in body and "\n=cmd" not in body
+
+
+def _csv_rows(client, project, chart: str) -> list[list[str]]:
+    url = reverse("lead:dashboard-csv", args=[project.slug]) + f"?chart={chart}"
+    return list(csv.reader(io.StringIO(client.get(url).content.decode())))
+
+
+def test_weekly_trend_is_stored_with_the_report_and_only_read_by_the_page(project, lead,
+                                                                         monkeypatch):
+    _label_project(project, traces=3, annotators=2)
+    client = _client(lead)
+    assert client.get(reverse("lead:dashboard", args=[project.slug])).status_code == 200
+    report = AgreementReport.objects.get(project=project)
+    assert report.params["weekly_trend"] is True
+    assert report.result["weekly"] == weekly_trend_rows_for_project(project_id=project.pk)
+    assert sum(w["labels_made"] for w in report.result["weekly"]) == 18
+
+    def recomputed(**kwargs):
+        raise AssertionError("the page must read the stored trend, not recompute it")
+
+    monkeypatch.setattr(agreement_service, "weekly_trend_rows_for_project", recomputed)
+    html = client.get(reverse("lead:dashboard", args=[project.slug])).content.decode()
+    assert 'data-testid="weekly-agreement-chart"' in html
+    rows = _csv_rows(client, project, "weekly")
+    assert rows[0][:3] == ["week", "week_start", "labels_made"]
+    assert sum(int(r[2]) for r in rows[1:]) == 18
+
+
+def test_stale_report_keeps_showing_its_weekly_trend(project, lead, settings,
+                                                     django_capture_on_commit_callbacks):
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.get(url)
+    queued[0]()
+    step_labels_set(trace=project.traces.first(), annotator=people[0],
+                    labels=[LabelInput(1, "negative")])
+    with django_capture_on_commit_callbacks(execute=False):
+        html = client.get(url).content.decode()
+    assert 'data-testid="stale"' in html and 'data-testid="weekly-agreement-chart"' in html
+    assert "weekly_trend=true" in html  # polls the report it shows, not another one
+
+
+def test_label_counts_follow_new_labels_through_the_cache(project, lead):
+    people = _label_project(project, traces=2, annotators=2)
+    client = _client(lead)
+    before = {r[0]: r[1] for r in _csv_rows(client, project, "annotators")[1:]}
+    assert before[people[0].username] == "6"
+    trace = TraceFactory(project=project, steps=2)
+    step_labels_set(trace=trace, annotator=people[0],
+                    labels=[LabelInput(0, "positive"), LabelInput(1, "positive")])
+    after = {r[0]: r[1] for r in _csv_rows(client, project, "annotators")[1:]}
+    assert after[people[0].username] == "8" and after[people[1].username] == "6"
+    daily = _csv_rows(client, project, "daily")
+    by_name = {r[0]: sum(int(n) for n in r[1:]) for r in daily[1:]}
+    assert by_name == {people[0].username: 8, people[1].username: 6}
+
+
+def test_labels_per_day_window_ends_on_the_latest_label_day(project, annotator):
+    trace = TraceFactory(project=project, steps=3)
+    step_labels_set(trace=trace, annotator=annotator, labels=[
+        LabelInput(0, "positive"), LabelInput(1, "positive"), LabelInput(2, "negative"),
+    ])
+    labels = list(StepLabel.objects.filter(trace=trace).order_by("step__index"))
+    latest = timezone.now() - timedelta(days=10)
+    for label, days_before in zip(labels, (0, 3, 40), strict=True):
+        StepLabel.objects.filter(pk=label.pk).update(
+            created_at=latest - timedelta(days=days_before)
+        )
+    daily = labels_per_day_for_project(project=project, days=7)
+    assert daily.days[-1] == latest.date() and len(daily.days) == 7
+    assert daily.annotators == [annotator.username]
+    assert daily.counts == [[0, 0, 0, 1, 0, 0, 1]]
+
+
+def test_agreement_api_returns_the_weekly_trend_only_when_asked(project, lead):
+    _label_project(project, traces=2, annotators=2)
+    client = APIClient()
+    client.force_authenticate(lead)
+    url = reverse("labeling:agreement-report", kwargs={"slug": project.slug})
+    assert "weekly" not in client.get(url).json()
+    body = client.get(url, {"weekly_trend": "true"}).json()
+    assert body["params"]["weekly_trend"] is True
+    assert sum(w["labels_made"] for w in body["weekly"]) == 12
