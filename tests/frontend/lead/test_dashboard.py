@@ -350,3 +350,52 @@ def test_agreement_api_returns_the_weekly_trend_only_when_asked(project, lead):
     body = client.get(url, {"weekly_trend": "true"}).json()
     assert body["params"]["weekly_trend"] is True
     assert sum(w["labels_made"] for w in body["weekly"]) == 12
+
+
+# Tables each chart's CSV may read beyond the session, user, project and membership: the
+# report's charts read the labels fingerprint and the report, and nothing of the others'.
+_REPORT = {"labeling_steplabel", "labeling_goldlabel", "labeling_trace",
+           "labeling_agreementreport"}
+CSV_READS = {
+    "headline": _REPORT,
+    "confusion": _REPORT,
+    "categories": _REPORT,
+    "weekly": _REPORT,
+    "annotators": _REPORT | {"labeling_assignment", "labeling_user", "labeling_step"},
+    "progress": {"labeling_trace", "labeling_assignment", "labeling_goldlabel"},
+    "daily": {"labeling_steplabel", "labeling_goldlabel", "labeling_trace", "labeling_user"},
+}
+
+
+@pytest.mark.parametrize("chart", list(CSV_READS))
+def test_each_csv_builds_only_its_own_table(chart, project, lead):
+    import re
+
+    _label_project(project, traces=2, annotators=2)
+    client = _client(lead)
+    url = reverse("lead:dashboard-csv", args=[project.slug]) + f"?chart={chart}"
+    assert client.get(url).status_code == 200  # the report exists from here on
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    read = {
+        table for q in ctx.captured_queries[4:]
+        for table in re.findall(r'(?:FROM|JOIN) "(\w+)"', q["sql"])
+    }
+    assert read <= CSV_READS[chart], read - CSV_READS[chart]
+
+
+def test_progress_csv_does_not_schedule_the_agreement_report(project, lead, settings,
+                                                             django_capture_on_commit_callbacks):
+    _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = _client(lead).get(
+            reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=progress"
+        )
+    assert response.status_code == 200 and queued == []
+    assert not AgreementReport.objects.filter(project=project).exists()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = _client(lead).get(
+            reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=weekly"
+        )
+    assert response.status_code == 409 and len(queued) == 1
