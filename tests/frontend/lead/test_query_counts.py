@@ -1,8 +1,9 @@
 """Lead pages and endpoints run as many queries on a larger project as on a small one.
 
-Each read is measured twice per project (cold cache, then warm) on a small project and on one
-with more annotators, traces, steps, labels, gold labels, taxonomy versions and members: any
-query per row (N+1) makes the counts differ. Absolute bounds on small data would not catch it.
+Every lead route answering GET is read from the URLconf (routes.py) and measured twice per
+project (cold cache, then warm) on a small project and on one with more annotators, traces,
+steps, labels, gold labels, taxonomy versions, members and import jobs: any query per row (N+1)
+makes the counts differ, where an absolute bound on small data would not.
 """
 from dataclasses import dataclass
 
@@ -15,11 +16,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from labeling.models import Assignment, GoldLabel, Membership, Project
+from frontend.lead.dashboard import CHARTS
+from labeling.models import Assignment, GoldLabel, ImportJob, Membership, Project
 from labeling.services.gold import gold_label_set
 from labeling.services.labels import LabelInput, step_labels_set
 from labeling.services.projects import membership_set, project_create
 from labeling.services.taxonomies import taxonomy_publish
+from tests.frontend.lead.routes import Route, lead_routes
 from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,8 +42,8 @@ SMALL = Size(annotators=2, traces=2, steps=2, versions=0)
 LARGE = Size(annotators=5, traces=9, steps=6, versions=2)
 
 
-def _project(slug: str, lead, size: Size) -> tuple[Project, int]:
-    """Return a labelled project of this size and its first (disputed) trace's id."""
+def _project(slug: str, lead, size: Size) -> tuple[Project, dict]:
+    """Return a labelled project of this size and the URL kwargs of its objects."""
     project = project_create(name=slug, slug=slug, lead=lead)
     for n in range(size.versions):
         taxonomy_publish(project=project, published_by=lead, notes=f"v{n + 2}", categories=[
@@ -78,7 +81,12 @@ def _project(slug: str, lead, size: Size) -> tuple[Project, int]:
         gold_label_set(project=project, trace=trace, step_index=1, category_key="positive",
                        decided_by=lead)
     assert GoldLabel.objects.filter(trace__project=project).count() >= size.steps
-    return project, traces[0].pk
+    jobs = [ImportJob.objects.create(project=project, filename=f"{slug}-{n}.jsonl",
+                                     created_by=lead) for n in range(size.annotators)]
+    return project, {
+        "slug": project.slug, "trace_id": traces[0].pk, "step_index": 0,
+        "user_id": people[0].pk, "pk": jobs[0].pk,
+    }
 
 
 def _count(get, url: str) -> int:
@@ -100,36 +108,29 @@ def _api_client(lead) -> APIClient:
     return client
 
 
-PAGES = [
-    ("lead:settings", {}, ""),
-    ("lead:taxonomy", {}, ""),
-    ("lead:members", {}, ""),
-    ("lead:dashboard", {}, ""),
-    *[("lead:dashboard-csv", {}, f"?chart={chart}") for chart in (
-        "headline", "confusion", "annotators", "categories", "weekly", "progress", "daily")],
-    ("lead:adjudication", {}, ""),
-    ("lead:adjudication-trace", {"trace_id": None}, ""),
-]
-ENDPOINTS = [
-    ("labeling:lead-taxonomy", {}, ""),
-    ("labeling:lead-members", {}, ""),
-    ("labeling:lead-settings", {}, ""),
-    ("labeling:lead-adjudication", {}, ""),
-    ("labeling:lead-adjudication-trace", {"trace_id": None}, ""),
-    ("labeling:dashboard-progress", {}, ""),
-    ("labeling:agreement-report", {}, "?bootstrap=20"),
+# Every lead route that answers GET (from the URLconf), plus each chart of the dashboard's CSV.
+POST_ONLY = {"lead:guidelines-preview"}
+READS = [
+    *[(route, "") for route in lead_routes()
+      if "get" in route.methods and route.name not in POST_ONLY | {"lead:dashboard-csv"}],
+    *[(route, f"?chart={chart}") for route in lead_routes()
+      if route.name == "lead:dashboard-csv" for chart in CHARTS],
 ]
 
 
-def _counts(client, name: str, kwargs: dict, query: str, project: Project, trace_id: int):
+def test_every_lead_read_is_measured():
+    names = {route.name for route, _ in READS}
+    assert len(READS) >= 20 and {"lead:dashboard", "lead:members", "lead:adjudication",
+                                 "labeling:lead-adjudication", "labeling:import-list"} <= names
+    assert POST_ONLY <= {route.name for route in lead_routes()}
+
+
+def _counts(client, route: Route, query: str, project: Project, objects: dict) -> tuple:
     """Return (cold, warm) query counts of one GET on this project."""
-    filled = {key: trace_id for key in kwargs}
-    url = reverse(name, kwargs={"slug": project.slug, **filled}) + query
+    url = reverse(route.name, kwargs={key: objects[key] for key in route.kwargs}) + query
     client.get(reverse("frontend:home"))  # session and user loaded once, like a real visit
     cache.clear()
-    cold = _count(client.get, url)
-    warm = _count(client.get, url)
-    return cold, warm
+    return _count(client.get, url), _count(client.get, url)
 
 
 @pytest.fixture
@@ -137,21 +138,11 @@ def projects(lead):
     return _project("small", lead, SMALL), _project("large", lead, LARGE)
 
 
-@pytest.mark.parametrize(("name", "kwargs", "query"), PAGES, ids=[p[0] + p[2] for p in PAGES])
-def test_lead_page_queries_do_not_grow_with_the_project(name, kwargs, query, projects, lead):
-    client = _page_client(lead)
-    (small, small_trace), (large, large_trace) = projects
-    assert _counts(client, name, kwargs, query, small, small_trace) == _counts(
-        client, name, kwargs, query, large, large_trace
-    )
-
-
-@pytest.mark.parametrize(("name", "kwargs", "query"), ENDPOINTS,
-                         ids=[e[0] for e in ENDPOINTS])
-def test_lead_endpoint_queries_do_not_grow_with_the_project(name, kwargs, query, projects,
-                                                             lead):
-    client = _api_client(lead)
-    (small, small_trace), (large, large_trace) = projects
-    assert _counts(client, name, kwargs, query, small, small_trace) == _counts(
-        client, name, kwargs, query, large, large_trace
+@pytest.mark.parametrize(("route", "query"), READS,
+                         ids=[route.name + query for route, query in READS])
+def test_lead_reads_run_as_many_queries_on_a_larger_project(route, query, projects, lead):
+    client = _api_client(lead) if route.is_api else _page_client(lead)
+    (small, small_objects), (large, large_objects) = projects
+    assert _counts(client, route, query, small, small_objects) == _counts(
+        client, route, query, large, large_objects
     )
