@@ -1,11 +1,11 @@
-# The two commands of the README: `make serve` (demo on SQLite) and `make test` (whole suite).
+# The two commands of the README: `make serve` (demo on SQLite) and `make test` (lint + whole suite).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test setup setup-test chromium migrate demo worker bench
+.PHONY: serve test lint setup setup-test chromium migrate demo worker bench
 
 $(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ demo: migrate
 serve: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## Set up and run the whole test suite (unit, API, worker, browser)
-test: setup-test chromium
+## Set up, lint, and run the whole test suite (unit, API, worker, browser)
+test: lint chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Ruff on everything, mypy (strict) on the Django-free modules listed in pyproject.toml
+lint: setup-test
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 ## Install Debian's Chromium for the browser tests when it is missing
 chromium:

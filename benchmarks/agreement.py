@@ -73,7 +73,7 @@ def bench_pure() -> None:
     for n in SIZES:
         arrays = synthetic(n)
 
-        def build() -> LabelTable:
+        def build(arrays: dict[str, np.ndarray] = arrays) -> LabelTable:
             return LabelTable.from_arrays(categories=("negative", "neutral", "positive"), **arrays)
 
         def metrics() -> tuple[float, float, float]:

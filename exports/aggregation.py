@@ -100,6 +100,7 @@ def step_labels_aggregate(
     `shares`), gold (reads `gold`) or annotator (the step's only label: the rows were already
     filtered to one person).
     """
+    labels: list[int | None]
     if method == "gold":
         labels = list(gold) if gold is not None else [None] * len(polarities)
     elif method == "annotator":

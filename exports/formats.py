@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -42,7 +44,7 @@ class FormatContext:
     project_slug: str = ""
 
 
-def record_trl(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext) -> dict | None:
+def record_trl(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext) -> dict[str, Any] | None:
     """TRL stepwise supervision: prompt, completions and one boolean label per completion."""
     n = labelled_prefix(labels, truncate_after_error=ctx.truncate_after_error)
     if n == 0:
@@ -54,7 +56,7 @@ def record_trl(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext
     }
 
 
-def record_rlhflow(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext) -> dict | None:
+def record_rlhflow(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext) -> dict[str, Any] | None:
     """RLHFlow PRM chat: each step a user turn (the first prefixed by the problem), each
     assistant turn "+" or "-"."""
     n = labelled_prefix(labels, truncate_after_error=ctx.truncate_after_error)
@@ -77,7 +79,7 @@ def _shepherd_step(i: int, text: str) -> str:
 
 def record_math_shepherd(
     trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext
-) -> dict | None:
+) -> dict[str, Any] | None:
     """Math-Shepherd: "problem Step 1: … ки\\nStep 2: … ки" and the same text with +/- tags."""
     n = labelled_prefix(labels, truncate_after_error=ctx.truncate_after_error)
     if n == 0:
@@ -95,7 +97,7 @@ def record_math_shepherd(
 
 def record_processbench(
     trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext
-) -> dict | None:
+) -> dict[str, Any] | None:
     """ProcessBench: the steps and `label` = index of the first wrong step, or -1.
 
     A trace whose labels stop before any wrong step cannot say -1 and is left out.
@@ -114,7 +116,7 @@ def record_processbench(
     }
 
 
-def _meta(trace: TraceRow, key: str, labeler: str = ""):
+def _meta(trace: TraceRow, key: str, labeler: str = "") -> Any:
     """Read a PRM800K field kept on import: from the named labeler's own labelling when the
     trace holds several (quality-control questions), else from the trace's metadata."""
     labelings = trace.metadata.get("labelings")
@@ -128,7 +130,7 @@ def _meta(trace: TraceRow, key: str, labeler: str = ""):
     return nested.get(key) if isinstance(nested, dict) else None
 
 
-def record_prm800k(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext) -> dict | None:
+def record_prm800k(trace: TraceRow, labels: Sequence[int | None], ctx: FormatContext) -> dict[str, Any] | None:
     """PRM800K phase-2 style: the pre-generated steps, and `label.steps` rated -1/0/1 (null when
     unlabelled) up to the last labelled step, each the chosen completion."""
     last = max((i for i, x in enumerate(labels) if x is not None), default=-1)
@@ -177,7 +179,7 @@ def record_prm800k(trace: TraceRow, labels: Sequence[int | None], ctx: FormatCon
     }
 
 
-def _labeled_at(value) -> str | None:
+def _labeled_at(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else value.isoformat()
@@ -188,7 +190,7 @@ def record_native(
     labels: Sequence[int | None],
     ctx: FormatContext,
     step_shares: Sequence[dict[str, float] | None] | None = None,
-) -> dict | None:
+) -> dict[str, Any] | None:
     """Native: every annotator's raw labels per step, the gold label, the aggregate, and with
     soft aggregation the share of each polarity as floats."""
     if not any(trace.polarities) and not (trace.gold and any(trace.gold)):
@@ -236,7 +238,7 @@ def record_native(
     }
 
 
-FORMATTERS: dict[str, Callable[..., dict | None]] = {
+FORMATTERS: dict[str, Callable[..., dict[str, Any] | None]] = {
     "trl": record_trl,
     "rlhflow": record_rlhflow,
     "math-shepherd": record_math_shepherd,

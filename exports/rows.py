@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -24,12 +25,12 @@ class TraceRow:
     generator: str
     source_format: str
     is_qc: bool
-    metadata: dict
+    metadata: dict[str, Any]
     steps: list[str]
     polarities: list[list[int]]
     unsure: list[bool]
-    labels: list[list[tuple]] | None = None
-    gold: list[tuple | None] | None = None
+    labels: list[list[tuple[Any, ...]]] | None = None
+    gold: list[tuple[Any, ...] | None] | None = None
 
 
 # Positions inside a label tuple.

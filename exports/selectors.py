@@ -15,9 +15,9 @@ import orjson
 import psycopg
 import psycopg.sql
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from psycopg.types.json import set_json_loads
 from django.db.models import F, IntegerField, QuerySet
 from django.db.models.functions import Cast
+from psycopg.types.json import set_json_loads
 
 from exports.models import ExportJob
 from exports.options import ExportOptions, OptionsInvalid

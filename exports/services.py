@@ -18,7 +18,7 @@ from django.utils import timezone
 from exports import aggregation
 from exports.aggregation import AgreementTally, labelled_prefix, step_labels_aggregate
 from exports.card import card_text
-from exports.formats import RLHFLOW_FIRST_TURN_JOINER, FORMATTERS, FormatContext
+from exports.formats import FORMATTERS, RLHFLOW_FIRST_TURN_JOINER, FormatContext
 from exports.models import ExportJob
 from exports.options import SPLIT_NAMES, ExportOptions, OptionsInvalid, options_from_dict
 from exports.selectors import (

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 import pyarrow as pa
@@ -67,7 +67,7 @@ class RecordWriter(Protocol):
     path: Path
     records: int
 
-    def write(self, record: dict) -> None: ...
+    def write(self, record: dict[str, Any]) -> None: ...
     def close(self) -> None: ...
 
 
@@ -81,7 +81,7 @@ class JsonlWriter:
         self._buffer: list[bytes] = []
         self._buffer_records = buffer_records
 
-    def write(self, record: dict) -> None:
+    def write(self, record: dict[str, Any]) -> None:
         self._buffer.append(orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
         self.records += 1
         if len(self._buffer) >= self._buffer_records:
@@ -105,14 +105,14 @@ class ParquetWriter:
         self.path = path
         self.records = 0
         self._schema = schema
-        self._batch: list[dict] = []
+        self._batch: list[dict[str, Any]] = []
         self._batch_records = batch_records
         self._writer = pq.ParquetWriter(
             path, schema, compression="zstd", compression_level=3, use_dictionary=True,
             write_statistics=True, write_page_index=False, store_schema=True,
         )
 
-    def write(self, record: dict) -> None:
+    def write(self, record: dict[str, Any]) -> None:
         self._batch.append(record)
         self.records += 1
         if len(self._batch) >= self._batch_records:

@@ -113,7 +113,9 @@ def trace(request, slug: str, trace_id: int):
             "labels": reverse("labeling:trace-labels", kwargs={"slug": slug, "trace_id": trace_obj.pk}),
             "submit": reverse("labeling:assignment-submit", kwargs={"slug": slug, "assignment_id": assignment.pk}),
             "skip": reverse("labeling:assignment-skip", kwargs={"slug": slug, "assignment_id": assignment.pk}),
-            "heartbeat": reverse("labeling:assignment-heartbeat", kwargs={"slug": slug, "assignment_id": assignment.pk}),
+            "heartbeat": reverse(
+                "labeling:assignment-heartbeat", kwargs={"slug": slug, "assignment_id": assignment.pk}
+            ),
             "start": reverse("frontend:labeling-start", kwargs={"slug": slug}),
             "home": reverse("frontend:home"),
         },

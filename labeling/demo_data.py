@@ -29,7 +29,7 @@ def _rectangle(i: int, w: int, h: int, wrong: bool) -> DemoTrace:
     steps = [
         f"The garden is a rectangle of ${w}\\,\\text{{m}}$ by ${h}\\,\\text{{m}}$, and fencing is "
         "only needed for the area question, so I can ignore it.",
-        f"The area of a rectangle is $A = w \\times h$.",
+        "The area of a rectangle is $A = w \\times h$.",
         f"So $A = {w} \\times {h} = {shown}\\,\\text{{m}}^2$.",
         f"Each bag of seed covers $5\\,\\text{{m}}^2$, so we need $\\lceil {shown}/5 \\rceil = "
         f"{-(-shown // 5)}$ bags.",
@@ -212,6 +212,7 @@ def demo_traces() -> list[DemoTrace]:
         traces.append(_sequence(i, a, d, n, wrong=i in (0, 3)))
     for i, (r, b) in enumerate([(5, 3), (4, 6), (7, 2), (3, 3), (6, 4)]):
         traces.append(_probability(i, r, b, wrong=i in (1, 2, 4)))
-    for i, (d1, t1, d2, t2) in enumerate([(30, 2, 20, 2), (45, 3, 15, 1), (24, 2, 36, 4), (50, 2, 10, 1), (18, 1, 42, 3)]):
+    speeds = [(30, 2, 20, 2), (45, 3, 15, 1), (24, 2, 36, 4), (50, 2, 10, 1), (18, 1, 42, 3)]
+    for i, (d1, t1, d2, t2) in enumerate(speeds):
         traces.append(_speed(i, d1, t1, d2, t2, wrong=i in (0, 2, 3)))
     return traces

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from labeling.agreement.data import FloatArray, IntArray
+from labeling.agreement.data import FloatArray, IntArray, weighted_bincount
 
 # Cap on dense cells (traces x features or resamples x traces) held at once: ~128 MB of float64.
 MAX_CELLS = 16_000_000
@@ -50,7 +50,7 @@ class Statistic:
     ) -> Statistic:
         """Return a statistic from additive entries: `weight` goes to (trace, feature)."""
         if n_traces * n_features <= max_cells:
-            flat = np.bincount(
+            flat = weighted_bincount(
                 trace * n_features + feature, weights=weight, minlength=n_traces * n_features
             )
             return cls(n_traces, n_features, compute, dense=flat.reshape(n_traces, n_features))
@@ -70,7 +70,7 @@ class Statistic:
         if n_traces * n_features <= MAX_CELLS:
             dense = np.empty((n_traces, n_features))
             for f in range(n_features):
-                dense[:, f] = np.bincount(trace, weights=columns[:, f], minlength=n_traces)
+                dense[:, f] = weighted_bincount(trace, weights=columns[:, f], minlength=n_traces)
             return cls(n_traces, n_features, compute, dense=dense)
         rows, cols = np.nonzero(columns)
         return cls.from_entries(
@@ -80,9 +80,10 @@ class Statistic:
 
     def totals(self) -> FloatArray:
         if self.dense is not None:
-            return self.dense.sum(axis=0)
-        assert self.feature is not None
-        return np.bincount(self.feature, weights=self.weight, minlength=self.n_features)
+            sums: FloatArray = self.dense.sum(axis=0)  # numpy's stubs type axis reductions as Any
+            return sums
+        assert self.feature is not None and self.weight is not None
+        return weighted_bincount(self.feature, weights=self.weight, minlength=self.n_features)
 
     def point(self) -> FloatArray:
         return self.compute(self.totals())
@@ -98,7 +99,7 @@ class Statistic:
         for lo in range(0, self.n_features, width):
             hi = min(lo + width, self.n_features)
             keep = (self.feature >= lo) & (self.feature < hi)
-            dense = np.bincount(
+            dense = weighted_bincount(
                 self.trace[keep] * (hi - lo) + (self.feature[keep] - lo),
                 weights=self.weight[keep],
                 minlength=n_traces * (hi - lo),

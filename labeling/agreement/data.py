@@ -12,6 +12,11 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
+def weighted_bincount(x: npt.ArrayLike, weights: npt.ArrayLike, minlength: int = 0) -> FloatArray:
+    """Return np.bincount with weights, typed as the float64 it is (numpy's stubs say intp)."""
+    return np.bincount(x, weights=weights, minlength=minlength).astype(np.float64, copy=False)
+
+
 def _codes(raw: npt.ArrayLike) -> tuple[np.ndarray, IntArray]:
     """Return (sorted unique values, code of each element).
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from labeling.agreement.bootstrap import Statistic
 from labeling.agreement.data import IntArray, LabelTable, pairs_within_groups
-from labeling.agreement.metrics import safe_divide, fleiss_kappa_from_stats
+from labeling.agreement.metrics import fleiss_kappa_from_stats, safe_divide
 
 NO_ERROR = -1
 

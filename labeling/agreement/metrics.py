@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from labeling.agreement.data import FloatArray, LabelTable
+from labeling.agreement.data import FloatArray, LabelTable, weighted_bincount
 
 _EPS = 1e-12
 
@@ -153,8 +153,8 @@ def coincidence_matrix(table: LabelTable, by: str = "value") -> FloatArray:
     codes, k = value_codes(table, by)
     p = table.pairs
     a, b = codes[p.left], codes[p.right]
-    flat = np.bincount(a * k + b, weights=p.weight, minlength=k * k)
-    flat += np.bincount(b * k + a, weights=p.weight, minlength=k * k)
+    flat = weighted_bincount(a * k + b, weights=p.weight, minlength=k * k)
+    flat += weighted_bincount(b * k + a, weights=p.weight, minlength=k * k)
     return flat.reshape(k, k)
 
 

@@ -16,8 +16,8 @@ from labeling.agreement.data import FloatArray, LabelTable
 from labeling.agreement.first_error import first_error_statistics, first_errors
 from labeling.agreement.metrics import POLARITY_VALUES, krippendorff_alpha_from_coincidence
 from labeling.agreement.statistics import (
-    coincidence_statistic,
     cohen_statistic,
+    coincidence_statistic,
     fleiss_statistic,
     loo_consensus,
     per_category_statistic,
@@ -73,7 +73,7 @@ class _Builder:
         index: tuple[int, ...] | int,
         reason: str | Callable[[], str],
         **extra: Any,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Return one figure: value (+ interval) or a null value with the reason."""
         value = float(self.points[name][index])
         if math.isnan(value):
@@ -95,7 +95,8 @@ class _Builder:
     def _reps(self, name: str, index: tuple[int, ...] | int) -> FloatArray:
         assert self.samples is not None
         idx = index if isinstance(index, tuple) else (index,)
-        return self.samples[name][(slice(None), *idx)]
+        key: tuple[slice | int, ...] = (slice(None), *idx)
+        return self.samples[name][key]
 
 
 # --- report -------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import numpy as np
 
 from labeling.agreement.bootstrap import MAX_CELLS, Statistic
-from labeling.agreement.data import FloatArray, IntArray, LabelTable
+from labeling.agreement.data import FloatArray, IntArray, LabelTable, weighted_bincount
 from labeling.agreement.metrics import (
-    safe_divide,
     cohen_kappa_from_confusion,
     fleiss_kappa_from_stats,
     percent_agreement_from_stats,
+    safe_divide,
 )
 
 
@@ -56,7 +56,7 @@ def coincidence_statistic(
     n_traces = t.n_traces
     if n_traces * k * k <= MAX_CELLS:
         # One direction, then add the transpose: half the work of counting both orders.
-        half = np.bincount((tr * k + a) * k + b, weights=p.weight, minlength=n_traces * k * k)
+        half = weighted_bincount((tr * k + a) * k + b, weights=p.weight, minlength=n_traces * k * k)
         half = half.reshape(n_traces, k, k)
         dense = (half + half.transpose(0, 2, 1)).reshape(n_traces, k * k)
         return Statistic(n_traces, k * k, compute, dense=dense)
@@ -109,7 +109,7 @@ def per_category_statistic(t: LabelTable) -> Statistic:
     n_traces = t.n_traces
 
     def per_trace(w: FloatArray) -> FloatArray:
-        return np.bincount(tr, weights=w, minlength=n_traces)
+        return weighted_bincount(tr, weights=w, minlength=n_traces)
 
     items = np.bincount(tr, minlength=n_traces).astype(np.float64)
     labels = per_trace(n)

@@ -120,7 +120,9 @@ def parse(obj: Any, *, line: int) -> TraceRecord:
 class _Position:
     __slots__ = ("completions", "human", "chosen")
 
-    def __init__(self, completions: list[dict], human: dict | None, chosen: int | None) -> None:
+    def __init__(
+        self, completions: list[dict[str, Any]], human: dict[str, Any] | None, chosen: int | None
+    ) -> None:
         self.completions = completions
         self.human = human
         self.chosen = chosen
@@ -135,7 +137,7 @@ def _position(check: Checker, k: int, value: Any) -> _Position:
     if not isinstance(completions, list):
         check.add(f"{name}.completions", f"must be a list or null, got {type_name(completions)}")
         completions = []
-    valid: list[dict] = []
+    valid: list[dict[str, Any]] = []
     for i, c in enumerate(completions):
         cname = f"{name}.completions[{i}]"
         if not isinstance(c, dict):
@@ -180,7 +182,7 @@ def _position(check: Checker, k: int, value: Any) -> _Position:
     return _Position(valid, human, chosen)
 
 
-def _rating(check: Checker, obj: dict, name: str, key: str = "rating") -> None:
+def _rating(check: Checker, obj: dict[str, Any], name: str, key: str = "rating") -> None:
     value = obj.get(key)
     if value is not None and (not is_int(value) or value not in (-1, 0, 1)):
         check.add(f"{name}.{key}", f"must be -1, 0, 1 or null, got {value!r}")

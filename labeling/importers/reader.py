@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -85,7 +85,7 @@ def _encoding_issue(line_no: int, content: bytes, exc: UnicodeDecodeError) -> Im
 
 def iter_json_values(
     path: Path | str, *, max_line_bytes: int
-) -> Iterator[tuple[int, Any | ImportIssue]]:
+) -> Generator[tuple[int, Any | ImportIssue], None, None]:
     """Yield (line, value) for each record of a JSONL file or of a top-level JSON array."""
     if first_significant_byte(path) == b"[":
         with open(path, "rb") as f:

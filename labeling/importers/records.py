@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import orjson
 
@@ -100,7 +100,7 @@ class Checker:
 
     def string(
         self,
-        obj: dict,
+        obj: dict[str, Any],
         key: str,
         *,
         name: str | None = None,
@@ -125,7 +125,7 @@ class Checker:
         if "\x00" in value:
             self.add(name, "contains a NUL character")
 
-    def optional_id(self, obj: dict, key: str = "id") -> str:
+    def optional_id(self, obj: dict[str, Any], key: str = "id") -> str:
         """Return the record's own id as text ("" when absent); a string or an integer."""
         value = obj.get(key)
         if value is None:
@@ -135,14 +135,14 @@ class Checker:
         self.add(key, f"must be a string or an integer, got {type_name(value)}")
         return ""
 
-    def optional_bool(self, obj: dict, key: str, *, name: str | None = None) -> bool | None:
+    def optional_bool(self, obj: dict[str, Any], key: str, *, name: str | None = None) -> bool | None:
         value = obj.get(key)
         if value is None or isinstance(value, bool):
             return value
         self.add(name or key, f"must be true, false or null, got {type_name(value)}")
         return None
 
-    def steps(self, obj: dict, key: str, *, name: str | None = None) -> list[str]:
+    def steps(self, obj: dict[str, Any], key: str, *, name: str | None = None) -> list[str]:
         """Return a non-empty list of non-empty step strings, reporting each bad element."""
         name = name or key
         if key not in obj:
@@ -182,5 +182,5 @@ def type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

@@ -9,8 +9,8 @@ import numpy as np
 import psycopg
 from django.db import connection
 from django.db.models import Count, Max, QuerySet, TextField
-from django.db.models.functions import Cast
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from labeling.agreement.data import LabelTable
 from labeling.models import Category, GoldLabel, Step, StepLabel, User

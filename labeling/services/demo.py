@@ -147,13 +147,13 @@ def demo_project_create(*, seed: int = 7) -> DemoResult:
     )
     Step.objects.bulk_create(
         Step(trace=trace, index=i, text=text)
-        for trace, t in zip(traces, written)
+        for trace, t in zip(traces, written, strict=True)
         for i, text in enumerate(t.steps)
     )
 
     rng = random.Random(seed)
     now = timezone.now()
-    for n, (trace, t) in enumerate(zip(traces[:LABELED_TRACES], written)):
+    for n, (trace, t) in enumerate(zip(traces[:LABELED_TRACES], written, strict=False)):
         # Spread the work over four weeks so the weekly trends have something to show.
         done_at = now - timedelta(days=28 - n * 28 / LABELED_TRACES, hours=rng.random() * 8)
         for name in ANNOTATOR_NOISE:

@@ -1,6 +1,6 @@
 """Browser fixtures of the lead-tools journeys: a Chromium page logged in as a given user.
 
-Imported by tests/e2e/test_lead_*.py (tests/e2e/conftest.py belongs to another suite).
+Registered by tests/e2e/conftest.py, which belongs to another suite; test_lead_*.py import `screenshot`.
 """
 import os
 from collections.abc import Callable, Iterator

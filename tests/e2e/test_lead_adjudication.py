@@ -5,7 +5,7 @@ from labeling.models import GoldLabel, Membership
 from labeling.services.labels import LabelInput, step_labels_set
 from labeling.services.projects import membership_set
 from labeling.services.taxonomies import taxonomy_version_publish_new
-from tests.e2e.lead_fixtures import lead_browser, page_as, screenshot  # noqa: F401
+from tests.e2e.lead_fixtures import screenshot
 from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

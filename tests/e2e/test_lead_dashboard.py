@@ -6,7 +6,7 @@ from frontend.lead.dashboard import DASHBOARD_RESAMPLES, DASHBOARD_SEED, HEADLIN
 from labeling.agreement.report import agreement_report
 from labeling.models import Project, User
 from labeling.selectors.agreement import AgreementFilters, label_arrays_for_project
-from tests.e2e.lead_fixtures import lead_browser, page_as, screenshot  # noqa: F401
+from tests.e2e.lead_fixtures import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

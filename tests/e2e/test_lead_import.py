@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from labeling.models import Trace
-from tests.e2e.lead_fixtures import lead_browser, page_as, screenshot  # noqa: F401
+from tests.e2e.lead_fixtures import screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lead"

@@ -4,7 +4,7 @@ from django.test import Client
 
 from labeling.models import CategoryMapping
 from labeling.services.labels import LabelInput, step_labels_set
-from tests.e2e.lead_fixtures import lead_browser, page_as, screenshot  # noqa: F401
+from tests.e2e.lead_fixtures import screenshot
 from tests.labeling.factories import TraceFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -40,7 +40,8 @@ def _setup(first_error: bool = False, steps=None, problem=None):
     membership_set(project=project, user=annotator, role=Membership.Role.ANNOTATOR)
     first = TraceFactory(
         project=project,
-        problem=problem or r"Alice has $x$ apples; three times that plus five is $20$. Bob has twice as many. How many in total?",
+        problem=problem
+        or r"Alice has $x$ apples; three times that plus five is $20$. Bob has twice as many. How many in total?",
         steps=steps or MATH_STEPS,
         final_answer="16",
     )
@@ -300,5 +301,6 @@ def test_labels_not_yet_saved_survive_a_reload_and_are_saved_then(live_server, m
     page.reload()
     _ready(page)
     _saved(page)
-    labels = dict(StepLabel.objects.filter(trace=first, annotator=annotator).values_list("step__index", "category__key"))
+    rows = StepLabel.objects.filter(trace=first, annotator=annotator).values_list("step__index", "category__key")
+    labels = dict(rows)
     assert labels == {0: "positive", 1: "negative"}

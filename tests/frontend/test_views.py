@@ -95,7 +95,8 @@ def test_trace_page_carries_only_my_labels(client, annotator, project):
         step_labels_set(trace=trace, annotator=user, labels=[LabelInput(0, key, rationale=f"by {user.username}")])
     client.force_login(annotator)
     response = client.get(_url(project, trace))
-    data = json.loads(response.content.decode().split('id="workspace-data" type="application/json">')[1].split("</script>")[0])
+    html = response.content.decode()
+    data = json.loads(html.split('id="workspace-data" type="application/json">')[1].split("</script>")[0])
     assert data["labels"] == {"0": {"category": "positive", "rationale": "by ann", "isUnsure": False}}
     assert "by peer" not in response.content.decode()
 

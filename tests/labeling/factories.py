@@ -31,7 +31,10 @@ class TraceFactory(factory.django.DjangoModelFactory):
         """Pass steps=["a", "b"] or steps=N to create the trace's steps."""
         if not create or extracted is None:
             return
-        texts = [f"Step {i + 1}: compute part {i + 1}." for i in range(extracted)] if isinstance(extracted, int) else extracted
+        if isinstance(extracted, int):
+            texts = [f"Step {i + 1}: compute part {i + 1}." for i in range(extracted)]
+        else:
+            texts = extracted
         models.Step.objects.bulk_create(
             models.Step(trace=self, index=i, text=t) for i, t in enumerate(texts)
         )

@@ -38,7 +38,7 @@ def test_first_error_figures_equal_a_loop_over_annotator_pairs(seed):
     table = random_table(seed, n_coders=3, p_missing=0.2, steps_per_trace=8)
     first, exact, distance, by_trace = _naive_first_error(table)
     fe = first_errors(table)
-    assert dict(zip(zip(fe.trace.tolist(), fe.coder.tolist()), fe.index.tolist())) == first
+    assert dict(zip(zip(fe.trace.tolist(), fe.coder.tolist(), strict=True), fe.index.tolist(), strict=True)) == first
     report = agreement_report(table)["first_error"]
     assert report["exact_match"]["value"] == pytest.approx(exact, abs=TOL)
     assert report["mean_abs_distance"]["value"] == pytest.approx(distance, abs=TOL)
