@@ -13,6 +13,7 @@ def export_page(request, project):
     """Render the export form and the project's past exports (leads and researchers only)."""
     context = {
         "project": project,
+        "lead_tab": "exports",
         "jobs": list(export_job_list_for_project(project=project)[:LIST_LIMIT]),
         "formats": FORMATS,
         "file_formats": FILE_FORMATS,

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -13,12 +15,11 @@ from frontend.lead import charts
 from frontend.lead.access import lead_or_researcher_page
 from frontend.lead.charts import Table, fmt
 from labeling.models import AgreementReport, Membership, Project
-from labeling.selectors.agreement import LabelsFingerprint
+from labeling.selectors.agreement import LabelsFingerprint, labels_fingerprint
 from labeling.selectors.dashboard import (
     annotator_work_for_project,
     labels_per_day_for_project,
     progress_by_state_for_project,
-    weekly_trend_for_project,
 )
 from labeling.services.agreement import AgreementParams, agreement_report_get_or_schedule
 from labeling.tasks.agreement import agreement_report_compute_task
@@ -26,7 +27,10 @@ from labeling.tasks.agreement import agreement_report_compute_task
 # The dashboard's report: trace bootstrap for the intervals, fixed seed so figures are stable.
 DASHBOARD_RESAMPLES = 200
 DASHBOARD_SEED = 0
-DASHBOARD_PARAMS = AgreementParams(n_resamples=DASHBOARD_RESAMPLES, seed=DASHBOARD_SEED)
+# The weekly trend is computed with the report (by the Celery task on large projects).
+DASHBOARD_PARAMS = AgreementParams(
+    n_resamples=DASHBOARD_RESAMPLES, seed=DASHBOARD_SEED, weekly_trend=True
+)
 
 HEADLINE = [
     ("krippendorff_alpha_nominal", "Krippendorff's α", "nominal, on categories"),
@@ -43,7 +47,6 @@ STATE_LABELS = {
     "unassigned": "Unassigned", "partly_labeled": "Partly labeled",
     "fully_labeled": "Fully labeled", "adjudicated": "Adjudicated", "qc": "QC traces",
 }
-CHARTS = ("headline", "confusion", "annotators", "categories", "weekly", "progress", "daily")
 
 
 def _figure(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -99,77 +102,148 @@ def _annotators(result: dict[str, Any] | None, work: list) -> tuple[list[dict], 
     return rows, table
 
 
-def _dashboard(project: Project) -> dict[str, Any]:
-    report = agreement_report_get_or_schedule(
-        project=project, params=DASHBOARD_PARAMS, schedule=agreement_report_compute_task.delay
+class _Inputs:
+    """What the chart builders read, each loaded on first use: the page needs all of it, a
+    chart's CSV only its own part (the progress CSV never touches the agreement report)."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+
+    @cached_property
+    def report(self) -> AgreementReport:
+        return agreement_report_get_or_schedule(
+            project=self.project, params=DASHBOARD_PARAMS,
+            schedule=agreement_report_compute_task.delay,
+        )
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        # A report being recomputed keeps its previous result: show it, marked as stale,
+        # rather than blanking the dashboard each time a label arrives on a large project.
+        return self.report.result or None
+
+    @cached_property
+    def fingerprint(self) -> LabelsFingerprint:
+        if "report" not in self.__dict__:
+            return labels_fingerprint(project_id=self.project.pk)
+        # The report carries the labels fingerprint it was checked against just now.
+        value = self.report.labels_fingerprint
+        return LabelsFingerprint(label_count=int(value.split("|")[0] or 0), value=value)
+
+
+# Each builder returns its part of the page's context and its chart's table; None for the
+# table while the agreement report it reads is not computed yet.
+Built = tuple[dict[str, Any], Table | None]
+
+
+def _headline_chart(data: _Inputs) -> Built:
+    if data.result is None:
+        return {}, None
+    cards, table = _headline(data.result)
+    return {"cards": cards}, table
+
+
+def _confusion_chart(data: _Inputs) -> Built:
+    if data.result is None:
+        return {}, None
+    labels = data.result["confusion"]["labels"]
+    matrix = data.result["confusion"]["pooled"]
+    table = Table(["label", *labels],
+                  [[lab, *row] for lab, row in zip(labels, matrix, strict=True)])
+    return {"heatmap": charts.heatmap(labels, matrix) if labels else None}, table
+
+
+def _categories_chart(data: _Inputs) -> Built:
+    if data.result is None:
+        return {}, None
+    cat_rows = [{
+        "category": c["category"], "n_labels": c["n_labels"], "kappa": c["kappa"]["value"],
+        "low": c["kappa"].get("ci_low"), "high": c["kappa"].get("ci_high"),
+        "reason": c["kappa"].get("reason", ""),
+        "specific": c["specific_agreement"]["value"],
+    } for c in data.result["per_category"]]
+    table = Table(
+        ["category", "labels", "kappa", "kappa_ci_low", "kappa_ci_high", "specific_agreement"],
+        [[c["category"], c["n_labels"], c["kappa"], c["low"], c["high"], c["specific"]]
+         for c in cat_rows],
     )
-    # A report being recomputed keeps its previous result: show it, marked as stale, rather
-    # than blanking the dashboard each time a label arrives on a large project.
-    result = report.result or None
-    tables: dict[str, Table] = {}
+    return {"category_chart": charts.category_bars(cat_rows)}, table
+
+
+def _annotators_chart(data: _Inputs) -> Built:
+    # Work counts come from the selectors; agreement columns stay empty until the report is in.
+    work = annotator_work_for_project(project=data.project, fingerprint=data.fingerprint)
+    rows, table = _annotators(data.result, work)
+    return {"annotator_rows": rows}, table
+
+
+WEEKLY_COLUMNS = ["week", "week_start", "labels_made", "traces_submitted", "pairable_steps",
+                  "percent_agreement", "fleiss_kappa", "krippendorff_alpha_nominal"]
+
+
+def _weekly_chart(data: _Inputs) -> Built:
+    if data.result is None:
+        return {"weekly": [], "agreement_chart": None, "throughput_chart": None}, None
+    # Stored with the report: stale with the rest of it while it is recomputed.
+    weekly = data.result.get("weekly", [])
+    weeks = [w["week"] for w in weekly]
+    return {
+        "weekly": weekly,
+        "agreement_chart": charts.line_chart(weeks, [
+            ("Krippendorff's α", [w["krippendorff_alpha_nominal"] for w in weekly]),
+            ("Percent agreement", [w["percent_agreement"] for w in weekly]),
+        ]) if weekly else None,
+        "throughput_chart": charts.column_chart(
+            weeks, [w["labels_made"] for w in weekly]
+        ) if weekly else None,
+    }, Table(WEEKLY_COLUMNS, [[w[c] for c in WEEKLY_COLUMNS] for w in weekly])
+
+
+def _progress_chart(data: _Inputs) -> Built:
+    progress = progress_by_state_for_project(project=data.project)
+    return {
+        "progress": progress,
+        "progress_chart": charts.stacked_bar(
+            [(k, STATE_LABELS[k], progress[k]) for k in STATE_LABELS if k != "qc"]
+        ),
+    }, Table(["state", "traces"], [[k, progress[k]] for k in STATE_LABELS])
+
+
+def _daily_chart(data: _Inputs) -> Built:
+    daily = labels_per_day_for_project(project=data.project, fingerprint=data.fingerprint)
+    days = [d.isoformat() for d in daily.days]
+    return {
+        "daily_chart": charts.day_grid(days, daily.annotators, daily.counts) if days else None,
+        "daily_total": sum(sum(row) for row in daily.counts),
+    }, Table(["annotator", *days],
+             [[a, *row] for a, row in zip(daily.annotators, daily.counts, strict=True)])
+
+
+BUILDERS: dict[str, Callable[[_Inputs], Built]] = {
+    "headline": _headline_chart,
+    "confusion": _confusion_chart,
+    "annotators": _annotators_chart,
+    "categories": _categories_chart,
+    "weekly": _weekly_chart,
+    "progress": _progress_chart,
+    "daily": _daily_chart,
+}
+CHARTS = tuple(BUILDERS)
+
+
+def _dashboard(project: Project) -> dict[str, Any]:
+    data = _Inputs(project)
+    report, result = data.report, data.result
     ctx: dict[str, Any] = {
         "report": report, "result": result,
         "is_stale": result is not None and report.state != AgreementReport.State.SUCCEEDED,
     }
-    if result is not None:
-        ctx["cards"], tables["headline"] = _headline(result)
-        labels = result["confusion"]["labels"]
-        matrix = result["confusion"]["pooled"]
-        ctx["heatmap"] = charts.heatmap(labels, matrix) if labels else None
-        tables["confusion"] = Table(["label", *labels],
-                                    [[lab, *row] for lab, row in zip(labels, matrix, strict=True)])
-        cat_rows = [{
-            "category": c["category"], "n_labels": c["n_labels"], "kappa": c["kappa"]["value"],
-            "low": c["kappa"].get("ci_low"), "high": c["kappa"].get("ci_high"),
-            "reason": c["kappa"].get("reason", ""),
-            "specific": c["specific_agreement"]["value"],
-        } for c in result["per_category"]]
-        ctx["category_chart"] = charts.category_bars(cat_rows)
-        tables["categories"] = Table(
-            ["category", "labels", "kappa", "kappa_ci_low", "kappa_ci_high", "specific_agreement"],
-            [[c["category"], c["n_labels"], c["kappa"], c["low"], c["high"], c["specific"]]
-             for c in cat_rows],
-        )
-    work = annotator_work_for_project(project=project)
-    ctx["annotator_rows"], tables["annotators"] = _annotators(result, work)
-
-    # The report carries the labels fingerprint it was checked against just now.
-    fingerprint = LabelsFingerprint(
-        label_count=int(report.labels_fingerprint.split("|")[0] or 0),
-        value=report.labels_fingerprint,
-    )
-    weekly = weekly_trend_for_project(project=project, fingerprint=fingerprint)
-    weeks = [w["week"] for w in weekly]
-    ctx["weekly"] = weekly
-    ctx["agreement_chart"] = charts.line_chart(weeks, [
-        ("Krippendorff's α", [w["krippendorff_alpha_nominal"] for w in weekly]),
-        ("Percent agreement", [w["percent_agreement"] for w in weekly]),
-    ]) if weekly else None
-    ctx["throughput_chart"] = charts.column_chart(
-        weeks, [w["labels_made"] for w in weekly]
-    ) if weekly else None
-    tables["weekly"] = Table(
-        ["week", "week_start", "labels_made", "traces_submitted", "pairable_steps",
-         "percent_agreement", "fleiss_kappa", "krippendorff_alpha_nominal"],
-        [[w[c] for c in ("week", "week_start", "labels_made", "traces_submitted",
-                         "pairable_steps", "percent_agreement", "fleiss_kappa",
-                         "krippendorff_alpha_nominal")] for w in weekly],
-    )
-
-    progress = progress_by_state_for_project(project=project)
-    ctx["progress"] = progress
-    ctx["progress_chart"] = charts.stacked_bar(
-        [(k, STATE_LABELS[k], progress[k]) for k in STATE_LABELS if k != "qc"]
-    )
-    tables["progress"] = Table(["state", "traces"], [[k, progress[k]] for k in STATE_LABELS])
-
-    daily = labels_per_day_for_project(project=project)
-    days = [d.isoformat() for d in daily.days]
-    ctx["daily_chart"] = charts.day_grid(days, daily.annotators, daily.counts) if days else None
-    ctx["daily_total"] = sum(sum(row) for row in daily.counts)
-    tables["daily"] = Table(["annotator", *days],
-                            [[a, *row] for a, row in zip(daily.annotators, daily.counts,
-                                                         strict=True)])
+    tables: dict[str, Table] = {}
+    for chart, build in BUILDERS.items():
+        part, table = build(data)
+        ctx.update(part)
+        if table is not None:
+            tables[chart] = table
     ctx["tables"] = tables
     return ctx
 
@@ -185,7 +259,7 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     in_flight = state in (AgreementReport.State.PENDING, AgreementReport.State.RUNNING)
     if in_flight:
         poll_url = (reverse("labeling:agreement-report", kwargs={"slug": project.slug})
-                    + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}")
+                    + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}&weekly_trend=true")
     response = render(request, "frontend/lead/dashboard.html", {
         **ctx, "project": project, "lead_tab": "dashboard", "is_pending": pending,
         "poll_url": poll_url, "is_lead": request.project_role == Membership.Role.LEAD,
@@ -216,7 +290,7 @@ def dashboard_csv(request: HttpRequest, project: Project) -> HttpResponse:
     chart = request.GET.get("chart", "")
     if chart not in CHARTS:
         raise Http404(f"Unknown chart {chart!r}; one of: {', '.join(CHARTS)}.")
-    table = _dashboard(project)["tables"].get(chart)
+    _, table = BUILDERS[chart](_Inputs(project))
     if table is None:
         return HttpResponse(
             "The agreement report is still being computed; try again shortly.\n",

@@ -61,6 +61,19 @@ class PerCategorySerializer(serializers.Serializer):
     specific_agreement = FigureSerializer()
 
 
+class WeekSerializer(serializers.Serializer):
+    """One ISO week: labels made, traces submitted, agreement of the steps completed."""
+
+    week = serializers.CharField()
+    week_start = serializers.DateField()
+    labels_made = serializers.IntegerField()
+    traces_submitted = serializers.IntegerField()
+    pairable_steps = serializers.IntegerField()
+    percent_agreement = serializers.FloatField(allow_null=True)
+    fleiss_kappa = serializers.FloatField(allow_null=True)
+    krippendorff_alpha_nominal = serializers.FloatField(allow_null=True)
+
+
 class AgreementResultSerializer(serializers.Serializer):
     """The agreement report, as `manage.py agreement --json` prints it."""
 
@@ -84,6 +97,7 @@ class AgreementResultSerializer(serializers.Serializer):
     per_annotator = PerAnnotatorSerializer(many=True)
     per_category = PerCategorySerializer(many=True)
     notes = serializers.DictField(child=serializers.CharField())
+    weekly = WeekSerializer(many=True, required=False, help_text="With weekly_trend only.")
     params = serializers.DictField()
 
 
@@ -109,6 +123,9 @@ class AgreementReportApi(ProjectScopedMixin, APIView):
         )
         include_sources = serializers.BooleanField(
             default=False, help_text="Count labels imported with the traces."
+        )
+        weekly_trend = serializers.BooleanField(
+            default=False, help_text="Also compute agreement per ISO week (the dashboard's)."
         )
         annotators = serializers.CharField(
             required=False, allow_blank=True, help_text="Comma-separated usernames."
@@ -174,6 +191,7 @@ class AgreementReportApi(ProjectScopedMixin, APIView):
             n_resamples=v["bootstrap"],
             seed=v["seed"],
             confidence=v["confidence"],
+            weekly_trend=v["weekly_trend"],
         )
         report = agreement_report_get_or_schedule(
             project=project, params=params, schedule=agreement_report_compute_task.delay

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.agreement import WeekSerializer
 from labeling.api.permissions import IsLead, IsLeadOrResearcher, ProjectScopedMixin
 from labeling.errors import NotFound
 from labeling.models import Trace
@@ -24,17 +25,6 @@ class AnnotatorWorkSerializer(serializers.Serializer):
     qc_labels = serializers.IntegerField()
     qc_correct = serializers.IntegerField()
     qc_accuracy = serializers.FloatField(allow_null=True)
-
-
-class WeekSerializer(serializers.Serializer):
-    week = serializers.CharField()
-    week_start = serializers.DateField()
-    labels_made = serializers.IntegerField()
-    traces_submitted = serializers.IntegerField()
-    pairable_steps = serializers.IntegerField()
-    percent_agreement = serializers.FloatField(allow_null=True)
-    fleiss_kappa = serializers.FloatField(allow_null=True)
-    krippendorff_alpha_nominal = serializers.FloatField(allow_null=True)
 
 
 class DashboardProgressApi(ProjectScopedMixin, APIView):

@@ -20,6 +20,7 @@ from labeling.selectors.agreement import (
     label_arrays_for_project,
     labels_fingerprint,
 )
+from labeling.selectors.dashboard import weekly_trend_rows_for_project
 
 State = AgreementReport.State
 
@@ -35,10 +36,14 @@ class AgreementParams:
     n_resamples: int = 0
     seed: int = 0
     confidence: float = 0.95
+    # Also compute the weekly trend (the dashboard's report), so pages only read it.
+    weekly_trend: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """Return the normalised JSON form, the same for equal parameters."""
         f = self.filters
+        # weekly_trend appears only when set, so the keys of other reports stay as they were.
+        extra = {"weekly_trend": True} if self.weekly_trend else {}
         return {
             "bootstrap": self.n_resamples,
             "seed": self.seed,
@@ -49,6 +54,7 @@ class AgreementParams:
             "until": f.until.isoformat() if f.until else None,
             "taxonomy_version": f.taxonomy_version,
             "metadata": [list(kv) for kv in sorted(f.metadata)],
+            **extra,
         }
 
     @classmethod
@@ -68,6 +74,7 @@ class AgreementParams:
             n_resamples=int(data.get("bootstrap") or 0),
             seed=int(data.get("seed") or 0),
             confidence=float(data.get("confidence") or 0.95),
+            weekly_trend=bool(data.get("weekly_trend")),
         )
 
     def key(self) -> str:
@@ -84,6 +91,10 @@ def _compute_and_store(*, project: Project, params: AgreementParams) -> Agreemen
     result = agreement_report(
         table, n_resamples=params.n_resamples, seed=params.seed, confidence=params.confidence
     )
+    if params.weekly_trend:
+        result["weekly"] = weekly_trend_rows_for_project(
+            project_id=project.pk, filters=params.filters
+        )
     result["params"] = params.as_json()
     report, _ = AgreementReport.objects.update_or_create(
         project=project,
@@ -129,9 +140,9 @@ def agreement_report_get_or_schedule(
 
     A stored report is reused while the labels fingerprint is unchanged (succeeded, or still
     pending/running for less than STALE_AFTER). Otherwise, up to
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is computed inline; above, the report is
-    marked pending and `schedule(report_id)` runs after
-    the transaction commits (the caller passes the Celery task, so services never import it).
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is computed inline; above, the report
+    is marked pending and `schedule(report_id)` runs after the transaction commits (the
+    caller passes the Celery task, so services never import it).
     """
     fingerprint = labels_fingerprint(project_id=project.pk)
     key = params.key()

@@ -32,3 +32,13 @@ def test_a_bad_file_shows_its_errors_with_line_numbers(page_as, live_server, pro
     screenshot(page, "lead-import-failed")
     assert rows.first.locator("td").first.inner_text() == "2"
     assert not Trace.objects.filter(project=project).exists()
+
+
+def test_upload_without_a_file_says_so_beside_the_drop_zone(page_as, live_server, project, lead):
+    page = page_as(lead)
+    page.goto(f"{live_server.url}/projects/{project.slug}/lead/")
+    page.get_by_test_id("import-submit").click()
+    assert page.get_by_test_id("import-error").inner_text() == "Choose a file to import first."
+    assert page.get_by_test_id("import-file").evaluate("el => el === document.activeElement")
+    page.get_by_test_id("import-file").set_input_files(str(FIXTURES / "traces_ok.jsonl"))
+    assert page.get_by_test_id("import-error").inner_text() == ""

@@ -52,3 +52,25 @@ def test_lead_publishes_a_new_version_with_a_mapping(page_as, live_server, proje
     assert keys == ["positive", "neutral", "negative", "calculation_error"]
     calc = data["categories"][3]
     assert (calc["parent"], calc["polarity"], calc["is_rationale_required"]) == ("negative", -1, True)
+
+
+def test_mapping_dialog_points_at_a_missing_mapping_and_closes_on_escape(
+    page_as, live_server, project, lead, annotator
+):
+    trace = TraceFactory(project=project, steps=1)
+    step_labels_set(trace=trace, annotator=annotator, labels=[LabelInput(0, "neutral")])
+    page = page_as(lead)
+    page.goto(f"{live_server.url}/projects/{project.slug}/lead/taxonomy/")
+    rows = page.get_by_test_id("category-row")
+    rows.nth(2).wait_for()
+    rows.nth(1).get_by_test_id("cat-remove").click()
+    page.get_by_test_id("publish").click()
+    panel = page.get_by_test_id("mapping-panel")
+    panel.wait_for()
+    page.get_by_test_id("confirm-publish").click()
+    focused = page.evaluate("document.activeElement.dataset.from")
+    assert focused == "neutral"
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.dataset.testid") == "publish"
+    assert CategoryMapping.objects.count() == 0

@@ -166,6 +166,10 @@ def test_first_error_mode_fades_later_steps_and_allows_submit(live_server, make_
     for i in range(3, 10):
         assert "after-error" in steps.nth(i).get_attribute("class")
         assert steps.nth(i).get_by_test_id("after-error").is_visible()
+    # The step text fades; the "after first error" note itself stays at full strength.
+    assert steps.nth(4).evaluate("el => getComputedStyle(el).opacity") == "1"
+    text_opacity = steps.nth(4).locator(".step-text").evaluate("el => getComputedStyle(el).opacity")
+    assert float(text_opacity) < 1
     assert page.get_by_test_id("progress").inner_text().startswith("3/3")
     _saved(page)
     page.screenshot(path=str(artifacts / "workspace-1280-first-error.png"))
@@ -206,6 +210,26 @@ def test_skip_with_a_reason_opens_the_next_trace(live_server, make_page):
     page.wait_for_url(f"**/traces/{second.pk}/")
     skipped = Assignment.objects.get(trace=first, annotator=annotator)
     assert (skipped.state, skipped.skip_reason) == (Assignment.State.SKIPPED, "cannot_judge")
+
+
+def test_skip_as_other_without_a_note_says_so_at_the_note(live_server, make_page):
+    project, annotator, first, second = _setup()
+    page = make_page(1280, 800)
+    _start(page, live_server, project)
+    page.keyboard.press("s")
+    page.keyboard.press("3")
+    page.get_by_test_id("skip-confirm").click()
+    note = page.get_by_test_id("skip-note")
+    assert "note" in page.get_by_test_id("skip-error").inner_text()
+    assert note.get_attribute("aria-invalid") == "true"
+    assert note.evaluate("el => el === document.activeElement")
+    assignment = Assignment.objects.get(trace=first, annotator=annotator)
+    assert assignment.state == Assignment.State.IN_PROGRESS
+    note.fill("The problem statement is cut off.")
+    assert page.get_by_test_id("skip-error").inner_text() == ""
+    page.get_by_test_id("skip-confirm").click()
+    page.wait_for_url(f"**/traces/{second.pk}/")
+    assert Assignment.objects.get(trace=first, annotator=annotator).skip_reason == "other"
 
 
 def test_a_failed_save_is_shown_and_retried(live_server, make_page):

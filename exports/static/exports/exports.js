@@ -62,7 +62,7 @@
     rows.replaceChildren();
     if (!jobs.length) {
       const tr = document.createElement("tr");
-      const td = cell("No exports yet.", "muted"); td.colSpan = 9; tr.appendChild(td); rows.appendChild(tr);
+      const td = cell("No exports yet: choose the options above and press Start export.", "muted"); td.colSpan = 9; tr.appendChild(td); rows.appendChild(tr);
       return;
     }
     for (const job of jobs) {

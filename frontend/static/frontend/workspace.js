@@ -407,9 +407,18 @@
   const skipDialog = $('[data-testid="skip-dialog"]');
   const skipForm = $('[data-testid="skip-form"]');
   const skipError = $('[data-testid="skip-error"]');
+  const skipNote = skipForm.elements.note;
+  function skipProblem(text, field) {
+    // Say what is wrong and put the cursor where it can be fixed.
+    skipError.textContent = text;
+    if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
+  }
+  skipNote.setAttribute("aria-describedby", "skip-error");
+  skipNote.addEventListener("input", () => { skipNote.removeAttribute("aria-invalid"); skipError.textContent = ""; });
   function openSkip() {
     if (!editable()) return;
     skipError.textContent = "";
+    skipNote.removeAttribute("aria-invalid");
     skipDialog.showModal();
     $('input[name="reason"]:checked', skipForm).focus();
   }
@@ -423,10 +432,12 @@
   skipForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     const reason = $('input[name="reason"]:checked', skipForm).value;
-    const note = skipForm.elements.note.value;
+    const noteEl = skipForm.elements.note;
+    const note = noteEl.value;
+    if (reason === "other" && !note.trim()) { skipProblem("Write a note: say why you skip when the reason is “other”.", noteEl); return; }
     let result;
     try { result = await request("POST", data.urls.skip, { reason, note }); } catch (err) { result = { ok: false, status: 0, payload: { detail: "network error, try again" } }; }
-    if (!result.ok) { skipError.textContent = describe(result.payload, result.status); return; }
+    if (!result.ok) { skipProblem(describe(result.payload, result.status), result.payload && result.payload.note ? noteEl : null); return; }
     pending.clear();
     data.isEditable = false;
     localStorage.removeItem(PENDING_KEY);

@@ -1,6 +1,6 @@
-"""Agreement dashboard: leads and researchers read it, annotators get 403 on every lead page and
-endpoint, non-members 404; the figures come from the selectors and the agreement report; the
-query count does not grow with the project."""
+"""Agreement dashboard: the figures come from the selectors and the agreement report, each CSV
+builds only its table (who may open it: test_permissions.py; query counts:
+test_query_counts.py)."""
 import csv
 import io
 from datetime import timedelta
@@ -9,28 +9,24 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, reverse
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from labeling.api import agreement as agreement_api
-from labeling.api import dashboard as dashboard_api
-from labeling.api import lead as lead_api
-from labeling.models import Assignment, GoldLabel, Membership, StepLabel
+from labeling.models import AgreementReport, Assignment, GoldLabel, Membership, StepLabel
 from labeling.selectors.dashboard import (
     annotator_work_for_project,
+    labels_per_day_for_project,
     progress_by_state_for_project,
     qc_accuracy_by_annotator,
+    weekly_trend_rows_for_project,
 )
+from labeling.services import agreement as agreement_service
 from labeling.services.labels import LabelInput, step_labels_set
 from labeling.services.projects import membership_set
 from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-DASHBOARD_PAGES = [("lead:dashboard", ""), ("lead:dashboard-csv", "?chart=progress")]
-LEAD_ONLY_PAGES = ["lead:settings", "lead:taxonomy", "lead:members", "lead:adjudication"]
-
 
 def _client(user) -> Client:
     client = Client()
@@ -57,56 +53,6 @@ def _label_project(project, *, traces: int, annotators: int, steps: int = 3) -> 
     return people
 
 
-@pytest.mark.parametrize(("page", "query"), DASHBOARD_PAGES)
-def test_dashboard_is_for_leads_and_researchers(page, query, project, lead, annotator,
-                                                researcher, user):
-    url = reverse(page, args=[project.slug]) + query
-    assert _client(annotator).get(url).status_code == 403
-    assert _client(user).get(url).status_code == 404
-    assert _client(lead).get(url).status_code == 200
-    assert _client(researcher).get(url).status_code == 200
-
-
-def test_anonymous_visitors_are_sent_to_login_from_the_dashboard(project, client):
-    response = client.get(reverse("lead:dashboard", args=[project.slug]))
-    assert response.status_code == 302 and "/login/" in response["Location"]
-
-
-def _lead_endpoints():
-    """Every lead and dashboard API route, with each HTTP method its view implements."""
-    for module in (lead_api, dashboard_api, agreement_api):
-        for pattern in module.urlpatterns:
-            assert isinstance(pattern, URLPattern)
-            if "<slug:slug>" not in str(pattern.pattern):
-                continue
-            view = pattern.callback.view_class
-            for method in ("get", "post", "put", "patch", "delete"):
-                if hasattr(view, method):
-                    yield pattern.name, method
-
-
-@pytest.mark.parametrize(("name", "method"), list(_lead_endpoints()))
-def test_annotators_get_403_on_every_lead_endpoint(name, method, project, annotator):
-    trace = TraceFactory(project=project, steps=1)
-    pattern = next(
-        p for m in (lead_api, dashboard_api, agreement_api) for p in m.urlpatterns if p.name == name
-    )
-    kwargs = {"slug": project.slug}
-    for key in ("trace_id", "step_index", "user_id", "member_id", "membership_id"):
-        if f"<int:{key}>" in str(pattern.pattern):
-            kwargs[key] = trace.pk if key == "trace_id" else 0
-    url = reverse(f"labeling:{name}", kwargs=kwargs)
-    client = APIClient()
-    client.force_authenticate(annotator)
-    response = getattr(client, method)(url, {}, format="json")
-    assert response.status_code == 403, (name, method, response.status_code)
-
-
-@pytest.mark.parametrize("page", [*LEAD_ONLY_PAGES, "lead:dashboard"])
-def test_annotators_get_403_on_every_lead_page(page, project, annotator):
-    assert _client(annotator).get(reverse(page, args=[project.slug])).status_code == 403
-
-
 def test_qc_marking_is_lead_only(project, lead, researcher, annotator):
     trace = TraceFactory(project=project, steps=1)
     url = reverse("labeling:trace-qc", kwargs={"slug": project.slug, "trace_id": trace.pk})
@@ -128,28 +74,6 @@ def test_researcher_reads_the_dashboard_api(project, researcher_client, annotato
     assert annotator_client.get(url).status_code == 403
     body = researcher_client.get(url).json()
     assert body["progress"]["unassigned"] == 0 and body["annotators"] == []
-
-
-def _dashboard_queries(project, lead) -> int:
-    client = _client(lead)
-    from django.core.cache import cache
-    cache.clear()
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(reverse("lead:dashboard", args=[project.slug])).status_code == 200
-    return len(ctx.captured_queries)
-
-
-def test_dashboard_query_count_does_not_grow_with_the_project(project, lead):
-    from labeling.services.projects import project_create
-    _label_project(project, traces=2, annotators=2)
-    small = _dashboard_queries(project, lead)
-    big_project = project_create(name="Big", slug="big", lead=lead)
-    _label_project(big_project, traces=25, annotators=5)
-    big = _dashboard_queries(big_project, lead)
-    assert small == big
-    # Session, user, project, role; agreement report computed inline (fingerprint, five label
-    # reads, store); dashboard selectors; weekly trend (fingerprint, labels, categories, weeks).
-    assert big <= 36
 
 
 def test_dashboard_shows_per_annotator_work_and_csv_matches(project, lead):
@@ -261,3 +185,138 @@ def test_csv_quotes_usernames_a_spreadsheet_would_run(project, lead):
         reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=annotators"
     ).content.decode()
     assert "'=cmd," in body and "\n=cmd" not in body
+
+
+def _csv_rows(client, project, chart: str) -> list[list[str]]:
+    url = reverse("lead:dashboard-csv", args=[project.slug]) + f"?chart={chart}"
+    return list(csv.reader(io.StringIO(client.get(url).content.decode())))
+
+
+def test_weekly_trend_is_stored_with_the_report_and_only_read_by_the_page(project, lead,
+                                                                         monkeypatch):
+    _label_project(project, traces=3, annotators=2)
+    client = _client(lead)
+    assert client.get(reverse("lead:dashboard", args=[project.slug])).status_code == 200
+    report = AgreementReport.objects.get(project=project)
+    assert report.params["weekly_trend"] is True
+    assert report.result["weekly"] == weekly_trend_rows_for_project(project_id=project.pk)
+    assert sum(w["labels_made"] for w in report.result["weekly"]) == 18
+
+    def recomputed(**kwargs):
+        raise AssertionError("the page must read the stored trend, not recompute it")
+
+    monkeypatch.setattr(agreement_service, "weekly_trend_rows_for_project", recomputed)
+    html = client.get(reverse("lead:dashboard", args=[project.slug])).content.decode()
+    assert 'data-testid="weekly-agreement-chart"' in html
+    rows = _csv_rows(client, project, "weekly")
+    assert rows[0][:3] == ["week", "week_start", "labels_made"]
+    assert sum(int(r[2]) for r in rows[1:]) == 18
+
+
+def test_stale_report_keeps_showing_its_weekly_trend(project, lead, settings,
+                                                     django_capture_on_commit_callbacks):
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.get(url)
+    queued[0]()
+    step_labels_set(trace=project.traces.first(), annotator=people[0],
+                    labels=[LabelInput(1, "negative")])
+    with django_capture_on_commit_callbacks(execute=False):
+        html = client.get(url).content.decode()
+    assert 'data-testid="stale"' in html and 'data-testid="weekly-agreement-chart"' in html
+    assert "weekly_trend=true" in html  # polls the report it shows, not another one
+
+
+def test_label_counts_follow_new_labels_through_the_cache(project, lead):
+    people = _label_project(project, traces=2, annotators=2)
+    client = _client(lead)
+    before = {r[0]: r[1] for r in _csv_rows(client, project, "annotators")[1:]}
+    assert before[people[0].username] == "6"
+    trace = TraceFactory(project=project, steps=2)
+    step_labels_set(trace=trace, annotator=people[0],
+                    labels=[LabelInput(0, "positive"), LabelInput(1, "positive")])
+    after = {r[0]: r[1] for r in _csv_rows(client, project, "annotators")[1:]}
+    assert after[people[0].username] == "8" and after[people[1].username] == "6"
+    daily = _csv_rows(client, project, "daily")
+    by_name = {r[0]: sum(int(n) for n in r[1:]) for r in daily[1:]}
+    assert by_name == {people[0].username: 8, people[1].username: 6}
+
+
+def test_labels_per_day_window_ends_on_the_latest_label_day(project, annotator):
+    trace = TraceFactory(project=project, steps=3)
+    step_labels_set(trace=trace, annotator=annotator, labels=[
+        LabelInput(0, "positive"), LabelInput(1, "positive"), LabelInput(2, "negative"),
+    ])
+    labels = list(StepLabel.objects.filter(trace=trace).order_by("step__index"))
+    latest = timezone.now() - timedelta(days=10)
+    for label, days_before in zip(labels, (0, 3, 40), strict=True):
+        StepLabel.objects.filter(pk=label.pk).update(
+            created_at=latest - timedelta(days=days_before)
+        )
+    daily = labels_per_day_for_project(project=project, days=7)
+    assert daily.days[-1] == latest.date() and len(daily.days) == 7
+    assert daily.annotators == [annotator.username]
+    assert daily.counts == [[0, 0, 0, 1, 0, 0, 1]]
+
+
+def test_agreement_api_returns_the_weekly_trend_only_when_asked(project, lead):
+    _label_project(project, traces=2, annotators=2)
+    client = APIClient()
+    client.force_authenticate(lead)
+    url = reverse("labeling:agreement-report", kwargs={"slug": project.slug})
+    assert "weekly" not in client.get(url).json()
+    body = client.get(url, {"weekly_trend": "true"}).json()
+    assert body["params"]["weekly_trend"] is True
+    assert sum(w["labels_made"] for w in body["weekly"]) == 12
+
+
+# Tables each chart's CSV may read beyond the session, user, project and membership: the
+# report's charts read the labels fingerprint and the report, and nothing of the others'.
+_REPORT = {"labeling_steplabel", "labeling_goldlabel", "labeling_trace",
+           "labeling_agreementreport"}
+CSV_READS = {
+    "headline": _REPORT,
+    "confusion": _REPORT,
+    "categories": _REPORT,
+    "weekly": _REPORT,
+    "annotators": _REPORT | {"labeling_assignment", "labeling_user", "labeling_step"},
+    "progress": {"labeling_trace", "labeling_assignment", "labeling_goldlabel"},
+    "daily": {"labeling_steplabel", "labeling_goldlabel", "labeling_trace", "labeling_user"},
+}
+
+
+@pytest.mark.parametrize("chart", list(CSV_READS))
+def test_each_csv_builds_only_its_own_table(chart, project, lead):
+    import re
+
+    _label_project(project, traces=2, annotators=2)
+    client = _client(lead)
+    url = reverse("lead:dashboard-csv", args=[project.slug]) + f"?chart={chart}"
+    assert client.get(url).status_code == 200  # the report exists from here on
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    read = {
+        table for q in ctx.captured_queries[4:]
+        for table in re.findall(r'(?:FROM|JOIN) "(\w+)"', q["sql"])
+    }
+    assert read <= CSV_READS[chart], read - CSV_READS[chart]
+
+
+def test_progress_csv_does_not_schedule_the_agreement_report(project, lead, settings,
+                                                             django_capture_on_commit_callbacks):
+    _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = _client(lead).get(
+            reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=progress"
+        )
+    assert response.status_code == 200 and queued == []
+    assert not AgreementReport.objects.filter(project=project).exists()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = _client(lead).get(
+            reverse("lead:dashboard-csv", args=[project.slug]) + "?chart=weekly"
+        )
+    assert response.status_code == 409 and len(queued) == 1

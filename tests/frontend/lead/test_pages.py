@@ -1,43 +1,15 @@
-"""Lead pages: lead only (annotators and researchers 403, non-members 404), few queries."""
+"""Lead pages: content rendered and escaped (who may open each page: test_permissions.py; query
+counts: test_query_counts.py)."""
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-LEAD_PAGES = ["lead:settings", "lead:taxonomy", "lead:members", "lead:adjudication"]
-
-
 def _client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-@pytest.mark.parametrize("page", LEAD_PAGES)
-def test_lead_pages_are_for_leads_only(page, project, lead, annotator, researcher, user):
-    url = reverse(page, args=[project.slug])
-    assert _client(annotator).get(url).status_code == 403
-    assert _client(researcher).get(url).status_code == 403
-    assert _client(user).get(url).status_code == 404
-    assert _client(lead).get(url).status_code == 200
-
-
-@pytest.mark.parametrize("page", LEAD_PAGES)
-def test_anonymous_visitors_are_sent_to_login(page, project, client):
-    response = client.get(reverse(page, args=[project.slug]))
-    assert response.status_code == 302 and "/login/" in response["Location"]
-
-
-@pytest.mark.parametrize("page", LEAD_PAGES)
-def test_lead_pages_run_a_bounded_number_of_queries(
-    page, project, lead, django_assert_max_num_queries
-):
-    client = _client(lead)
-    # Session, user, project, role, then the page's own reads (adjudication: its grouped pass
-    # inside a savepoint with SET LOCAL work_mem on PostgreSQL).
-    with django_assert_max_num_queries(14):
-        assert client.get(reverse(page, args=[project.slug])).status_code == 200
 
 
 def test_guidelines_preview_is_lead_only_and_sanitised(project, lead, annotator, researcher, user):
@@ -90,25 +62,12 @@ def test_adjudication_trace_page_is_for_leads_only(project, lead, annotator, res
     assert _client(user).get(url).status_code == 404
     body = _client(lead).get(url).content.decode()
     assert "&lt;i&gt;hmm&lt;/i&gt;" in body and "<i>hmm</i>" not in body
-    assert _client(lead).get(reverse("lead:adjudication-trace", args=[project.slug, 99999])).status_code == 404
+    missing = reverse("lead:adjudication-trace", args=[project.slug, 99999])
+    assert _client(lead).get(missing).status_code == 404
 
 
-def test_adjudication_list_query_count_does_not_grow_with_traces(
-    project, lead, annotator, django_assert_max_num_queries
-):
+def test_adjudication_list_shows_every_disputed_trace_escaped(project, lead, annotator):
     _disputed(project, annotator, 12)
-    client = _client(lead)
-    url = reverse("lead:adjudication", args=[project.slug])
-    with django_assert_max_num_queries(14):
-        body = client.get(url).content.decode()
+    body = _client(lead).get(reverse("lead:adjudication", args=[project.slug])).content.decode()
     assert body.count('data-testid="disputed-row"') == 12
     assert "&lt;b&gt;Problem&lt;/b&gt;" in body
-
-
-def test_adjudication_trace_page_query_count_is_bounded(
-    project, lead, annotator, django_assert_max_num_queries
-):
-    trace = _disputed(project, annotator, 2)[0]
-    client = _client(lead)
-    with django_assert_max_num_queries(19):
-        assert client.get(reverse("lead:adjudication-trace", args=[project.slug, trace.pk])).status_code == 200

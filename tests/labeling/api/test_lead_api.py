@@ -1,4 +1,5 @@
-"""Lead API: every endpoint is lead-only; taxonomy, members, settings and gold behave."""
+"""Lead API: taxonomy, members, settings and gold behave (who may call each endpoint:
+tests/frontend/lead/test_permissions.py, from the URLconf)."""
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -22,45 +23,6 @@ def _empty_cache():
 def _fast_password_hashing(settings):
     """These tests create many users and never log in with a password."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-# (method, url name, extra kwargs); every lead endpoint must be listed here.
-LEAD_ENDPOINTS = [
-    ("get", "labeling:lead-taxonomy", {}),
-    ("put", "labeling:lead-taxonomy-draft", {}),
-    ("delete", "labeling:lead-taxonomy-draft", {}),
-    ("post", "labeling:lead-taxonomy-publish", {}),
-    ("get", "labeling:lead-members", {}),
-    ("post", "labeling:lead-members", {}),
-    ("post", "labeling:lead-member-user-create", {}),
-    ("patch", "labeling:lead-member-detail", {"user_id": 1}),
-    ("delete", "labeling:lead-member-detail", {"user_id": 1}),
-    ("get", "labeling:lead-settings", {}),
-    ("patch", "labeling:lead-settings", {}),
-    ("get", "labeling:lead-adjudication", {}),
-    ("get", "labeling:lead-adjudication-trace", {"trace_id": 1}),
-    ("put", "labeling:lead-gold-label", {"trace_id": 1, "step_index": 0}),
-    ("delete", "labeling:lead-gold-label", {"trace_id": 1, "step_index": 0}),
-    ("post", "labeling:lead-gold-unanimous", {}),
-]
-
-
-@pytest.mark.parametrize("method,name,kwargs", LEAD_ENDPOINTS)
-@pytest.mark.parametrize("who", ["annotator_client", "researcher_client"])
-def test_annotators_and_researchers_get_403_on_every_lead_endpoint(
-    request, project, who, method, name, kwargs
-):
-    client = request.getfixturevalue(who)
-    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
-    response = getattr(client, method)(url, {}, format="json")
-    assert response.status_code == 403
-
-
-@pytest.mark.parametrize("method,name,kwargs", LEAD_ENDPOINTS)
-def test_non_members_get_404_on_every_lead_endpoint(api_client, user, project, method, name, kwargs):
-    api_client.force_authenticate(user)
-    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
-    assert getattr(api_client, method)(url, {}, format="json").status_code == 404
-
 
 def _url(name, project, **kwargs):
     return reverse(name, kwargs={"slug": project.slug, **kwargs})
@@ -116,7 +78,8 @@ def test_lead_adds_an_existing_user_and_changes_their_role(lead_client, project)
                              {"username": "bob", "role": "annotator"}, format="json")
     assert added.status_code == 201 and added.json()["role"] == "annotator"
     trace = TraceFactory(project=project, steps=2)
-    step_labels_set(trace=trace, annotator=bob, labels=[LabelInput(0, "positive"), LabelInput(1, "neutral")])
+    step_labels_set(trace=trace, annotator=bob,
+                    labels=[LabelInput(0, "positive"), LabelInput(1, "neutral")])
     changed = lead_client.patch(_url("labeling:lead-member-detail", project, user_id=bob.pk),
                                 {"role": "researcher"}, format="json")
     assert (changed.json()["role"], changed.json()["label_count"]) == ("researcher", 2)

@@ -64,6 +64,7 @@
     const splitter = document.getElementById("import-splitter");
     const regexWrap = document.getElementById("regex-wrap");
     const dz = document.getElementById("dropzone");
+    const importError = document.getElementById("import-error");
     const syncSplitter = () => {
       const text = format.value === "text" || format.value === "auto";
       splitter.disabled = !text;
@@ -78,6 +79,8 @@
       const f = fileInput.files[0];
       document.getElementById("dz-text").replaceChildren(f ? el("span", {}, el("strong", {}, f.name), ` · ${(f.size / 1024).toFixed(1)} KB`) : el("span", {}, el("strong", {}, "Choose a file"), " or drop it here"));
       dz.classList.toggle("has-file", !!f);
+      dz.classList.remove("invalid");
+      importError.textContent = "";
     });
     ["dragover", "dragenter"].forEach(t => dz.addEventListener(t, e => { e.preventDefault(); dz.classList.add("over"); }));
     ["dragleave", "drop"].forEach(t => dz.addEventListener(t, () => dz.classList.remove("over")));
@@ -139,7 +142,13 @@
 
     importForm.addEventListener("submit", async e => {
       e.preventDefault();
-      if (!fileInput.files.length) return toast("Choose a file to import first.", "error");
+      if (!fileInput.files.length) {
+        // Said next to the drop zone, where the fix is, not only in a passing toast.
+        importError.textContent = "Choose a file to import first.";
+        dz.classList.add("invalid");
+        fileInput.focus();
+        return;
+      }
       const body = new FormData();
       body.append("file", fileInput.files[0]);
       body.append("format", format.value);

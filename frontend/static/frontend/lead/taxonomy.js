@@ -145,7 +145,7 @@
     const versions = document.getElementById("versions");
     versions.replaceChildren(...state.versions.map(v => el("li", {},
       el("span", {}, el("strong", {}, `v${v.number}`), " ", v.number === state.current.number ? el("span", { class: "pill green" }, "current") : null, " ", el("span", { class: "muted" }, v.notes || "")),
-      el("span", { class: "muted" }, `${v.category_count} categories · ${v.published_by || "system"} · ${new Date(v.published_at).toLocaleDateString()}`))));
+      el("span", { class: "muted" }, `${v.category_count} categories · ${v.published_by || "system"} · ${new Date(v.published_at).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" })}`))));
     if (!state.versions.length) versions.replaceChildren(el("li", { class: "muted" }, "Nothing published yet."));
   }
 
@@ -180,23 +180,25 @@
     const panel = document.getElementById("mapping");
     const newKeys = cats.map(c => c.key);
     const rows = state.current.categories.map(old => {
-      const select = el("select", { dataset: { testid: "mapping-select", from: old.key }, "aria-label": `New category for ${old.key}` },
+      const select = el("select", { dataset: { testid: "mapping-select", from: old.key }, "aria-label": `New category for ${old.key}`, onchange: e => e.target.classList.remove("invalid") },
         el("option", { value: "" }, "— choose —"),
         ...cats.map(c => el("option", { value: c.key, selected: c.key === old.key ? "selected" : null }, `${POLARITY[c.polarity].icon} ${c.name} (${c.key})`)));
       return [el("span", {}, el("span", { class: "chip" }, el("span", { class: "dot", style: `background:${old.colour}` }), old.name), " ", el("code", { class: "muted" }, old.key)), el("span", { class: "arrow" }, "→"), select];
     });
-    panel.replaceChildren(el("div", { class: "modal-backdrop", onclick: e => { if (e.target === e.currentTarget) panel.hidden = true; } }, el("div", { class: "mapping-panel", role: "dialog", "aria-modal": "true", dataset: { testid: "mapping-panel" } },
-      el("h3", {}, `v${state.current.number} already has labels: map each old category`),
+    // Closing hands focus back to Publish, so the keyboard flow continues where it started.
+    const close = () => { panel.hidden = true; document.getElementById("publish").focus(); };
+    panel.replaceChildren(el("div", { class: "modal-backdrop", onclick: e => { if (e.target === e.currentTarget) close(); }, onkeydown: e => { if (e.key === "Escape") { e.preventDefault(); close(); } } }, el("div", { class: "mapping-panel", role: "dialog", "aria-modal": "true", "aria-labelledby": "mapping-title", dataset: { testid: "mapping-panel" } },
+      el("h3", { id: "mapping-title" }, `v${state.current.number} already has labels: map each old category`),
       el("p", { class: "sub" }, "Old labels keep their category; agreement and exports read them through this mapping."),
       el("div", { class: "mapping-grid" }, ...rows.flat()),
       el("div", { class: "toolbar" },
         el("span", { class: "spacer" }),
-        el("button", { type: "button", onclick: () => { panel.hidden = true; } }, "Cancel"),
+        el("button", { type: "button", dataset: { testid: "cancel-publish" }, onclick: close }, "Cancel"),
         el("button", { type: "button", class: "primary", dataset: { testid: "confirm-publish" }, onclick: () => {
           const mapping = {};
           let missing = 0;
           panel.querySelectorAll("select").forEach(s => { if (s.value) mapping[s.dataset.from] = s.value; else { missing++; s.classList.add("invalid"); } });
-          if (missing) return toast(`Map every old category (${missing} left).`, "error");
+          if (missing) { panel.querySelector("select.invalid").focus(); return toast(`Map every old category (${missing} left).`, "error"); }
           doPublish(mapping);
         } }, "Publish with mapping")))));
     panel.hidden = false;
