@@ -11,20 +11,20 @@ import numpy.typing as npt
 class StepDisputes:
     """One entry per labelled step, in ascending step id order."""
 
-    step: np.ndarray  # step id
-    trace: np.ndarray  # trace id of the step
-    label_count: np.ndarray  # labels on the step
-    category: np.ndarray  # the smallest category id given (the only one when not disputed)
-    is_disputed: np.ndarray  # the labels are not all one category
-    has_gold: np.ndarray
+    step: npt.NDArray[np.int64]  # step id
+    trace: npt.NDArray[np.int64]  # trace id of the step
+    label_count: npt.NDArray[np.int64]  # labels on the step
+    category: npt.NDArray[np.int64]  # the smallest category id given (the only one when not disputed)
+    is_disputed: npt.NDArray[np.bool_]  # the labels are not all one category
+    has_gold: npt.NDArray[np.bool_]
 
     @property
-    def is_open(self) -> np.ndarray:
+    def is_open(self) -> npt.NDArray[np.bool_]:
         """Disputed and without a gold label."""
         return self.is_disputed & ~self.has_gold
 
     @property
-    def is_unanimous_open(self) -> np.ndarray:
+    def is_unanimous_open(self) -> npt.NDArray[np.bool_]:
         """Two or more labels, all one category, and no gold label."""
         return ~self.is_disputed & (self.label_count >= 2) & ~self.has_gold
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-import psycopg
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
@@ -14,6 +13,7 @@ from django.db.models.functions import Cast
 
 from labeling.agreement.data import LabelTable
 from labeling.models import Category, GoldLabel, Step, StepLabel, User
+from labeling.pg import pg_fetch
 
 METADATA_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
 
@@ -96,12 +96,7 @@ def _int_columns(qs: QuerySet, fields: tuple[str, ...]) -> np.ndarray:
         return _ints(list(values.iterator(chunk_size=20_000)), len(fields))
     sql, params = values.query.sql_with_params()
     columns = ", ".join(f'array_send(array_agg(q."{name}"::int8))' for name in fields)
-    connection.ensure_connection()
-    # Django's cursors bind on the client, which cannot return binary results: use a plain
-    # psycopg cursor on the same connection (same transaction).
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(f"SELECT {columns} FROM ({sql}) AS q", params, binary=True)
-        row = cursor.fetchone()
+    (row,) = pg_fetch(f"SELECT {columns} FROM ({sql}) AS q", params, binary=True)
     arrays = [_parse_int8_array_send(cell) for cell in row]
     return np.stack(arrays, axis=1) if arrays else np.empty((0, 0), dtype=np.int64)
 

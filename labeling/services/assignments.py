@@ -1,15 +1,15 @@
 """An assignment's life: labelling within it, time spent, submit and skip."""
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from labeling.completeness import StepMark, completeness_check
 from labeling.errors import Conflict, DomainError, NotAllowed, NotFound, SubmissionIncomplete
 from labeling.models import Assignment, Project, StepLabel, Trace, User
+from labeling.pg import pg_fetch
 from labeling.services.labels import (
     LabelInput,
     step_label_delete,
@@ -275,30 +275,8 @@ def assignment_labels_upsert_pg(
         "now": timezone.now(),
         "n": len(labels),
     }
-    rows = _execute_prepared(_UPSERT_SQL, params)
+    rows = pg_fetch(_UPSERT_SQL, params, prepare=True)
     if len(rows) != len(labels):
         return None
     by_index = {row[0]: SavedLabel(*row) for row in rows}
     return [by_index[i] for i in indexes]
-
-
-def _execute_prepared(sql: str, params: dict) -> list[tuple]:
-    """Run a statement as a server-side prepared statement on Django's connection; return rows.
-
-    Django's psycopg cursors bind parameters client-side, so PostgreSQL would plan this
-    statement on every call (about as long as running it). A server-side-binding cursor on
-    the same connection with prepare=True plans it once per connection. Errors are mapped to
-    Django's exceptions, and the query is logged like any other (query-count tests see it).
-    """
-    import psycopg
-
-    connection.ensure_connection()
-    started = time.monotonic()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params, prepare=True)
-        rows = cursor.fetchall()
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": sql, "time": f"{time.monotonic() - started:.3f}"}
-        )
-    return rows

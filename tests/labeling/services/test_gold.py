@@ -1,7 +1,6 @@
 """Gold labels and the disagreement ranking: lead decisions, majority, bulk unanimous."""
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from labeling.errors import Conflict, LabelNotInTaxonomy, NotFound
 from labeling.models import GoldLabel, Membership
@@ -32,12 +31,6 @@ def annotators(project):
     for user in users:
         membership_set(project=project, user=user, role=Membership.Role.ANNOTATOR)
     return users
-
-
-def seen(n: int, arrays: int = 2) -> int:
-    """Return the queries Django sees: on PostgreSQL the ranking's integer-array reads (labels,
-    gold) run on a raw psycopg cursor for binary results, out of Django's sight."""
-    return n - arrays if connection.vendor == "postgresql" else n
 
 
 def label(trace, user, *keys):
@@ -82,7 +75,7 @@ def test_list_pages_and_counts_in_a_fixed_number_of_queries(
         label(trace, b, "negative")
     # Fingerprint, trace range, source annotators, labels, gold, mapping, QC traces, page
     # traces, annotators.
-    with django_assert_num_queries(seen(9)):
+    with django_assert_num_queries(9):
         page = disputed_traces_for_project(project=project, page=2, per_page=2)
     assert (len(page.rows), page.total, page.page_count) == (2, 5, 3)
     with django_assert_num_queries(4):  # cached ranking: fingerprint, QC, traces, annotators
@@ -195,7 +188,7 @@ def test_side_by_side_view_runs_a_fixed_number_of_queries(
     label(trace, b, "positive", "positive", "negative", "negative", "neutral", "negative")
     label(trace, c, "positive", "positive", "positive", "negative", "neutral", "negative")
     gold_set(project, trace, 1, "positive", lead)
-    with django_assert_num_queries(seen(13)):  # 6 for the view, 7 for a cold ranking
+    with django_assert_num_queries(13):  # 6 for the view, 7 for a cold ranking
         view = trace_adjudication_for_lead(project=project, trace_id=trace.pk)
     assert [a.username for a in view.annotators] == ["a0", "a1", "a2"]
     assert [r.is_disputed for r in view.rows] == [False, True, True, True, False, False]
