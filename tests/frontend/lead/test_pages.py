@@ -85,3 +85,18 @@ def test_adjudication_list_shows_problem_snippets_rendered_and_escaped(project, 
     assert r"\$5" not in body and r"\frac" not in body and "$x$" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; <math" in body
     assert "<script>alert(1)" not in body and "<img src=x" not in body
+
+
+def test_import_history_fragment_lists_recent_imports_escaped(project, lead):
+    """The list the settings page swaps in when an import ends: newest first, names escaped."""
+    from labeling.models import ImportJob
+    url = reverse("lead:import-history", args=[project.slug])
+    assert 'data-testid="import-history-empty"' in _client(lead).get(url).content.decode()
+    ImportJob.objects.create(project=project, filename="first.jsonl", created_by=lead,
+                             state="succeeded", result={"traces_added": 3})
+    ImportJob.objects.create(project=project, filename="<img src=x onerror=alert(1)>.jsonl",
+                             created_by=lead, state="failed")
+    body = _client(lead).get(url).content.decode()
+    assert "<html" not in body and body.count("<li>") == 2
+    assert body.index("&lt;img src=x onerror=alert(1)&gt;.jsonl") < body.index("first.jsonl")
+    assert "+3 traces" in body and "<img src=x" not in body
