@@ -68,8 +68,9 @@ _ALLOWED_ATTRIBUTES = {
 
 def _markdown() -> markdown.Markdown:
     md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
-    # `\$` is a literal dollar, as in LaTeX and MathJax (math datasets escape prices this way).
-    md.ESCAPED_CHARS.append("$")
+    # `\$` and `\%` are a literal dollar and percent sign, as in LaTeX and MathJax: math
+    # datasets escape prices and percentages this way.
+    md.ESCAPED_CHARS.extend(["$", "%"])
     # Raw HTML in the source is shown as text, not passed through.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")

@@ -92,9 +92,9 @@ def test_escaped_dollar_is_not_math():
     assert "<math" not in out
 
 
-def test_escaped_dollar_shows_as_a_dollar_outside_code():
-    out = render_math_markdown(r"Price \$3 or \$4, written `\$3`")
-    assert "Price $3 or $4" in out and "<code>\\$3</code>" in out
+def test_escaped_dollar_and_percent_show_plain_outside_code():
+    out = render_math_markdown(r"Price \$3 or \$4 at 10\% off, written `\$3`")
+    assert "Price $3 or $4 at 10% off" in out and "<code>\\$3</code>" in out
 
 
 def test_markdown_renders_emphasis_lists_and_code():

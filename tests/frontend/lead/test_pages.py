@@ -76,13 +76,13 @@ def test_adjudication_list_shows_every_disputed_trace_escaped(project, lead, ann
 def test_adjudication_list_shows_problem_snippets_rendered_and_escaped(project, lead, annotator):
     """Math shows as MathML and `\\$` as `$`, never as LaTeX source; HTML in a problem is text."""
     first, second = _disputed(project, annotator, 2)
-    first.problem = r"A pen costs \$5. Solve $\frac{x}{2} = 5$ for $x$."
+    first.problem = r"A pen costs \$5 at 10\% off. Solve $\frac{x}{2} = 5$ for $x$."
     first.save(update_fields=["problem"])
     second.problem = "<script>alert(1)</script> <img src=x onerror=alert(2)> $x^2$"
     second.save(update_fields=["problem"])
     body = _client(lead).get(reverse("lead:adjudication", args=[project.slug])).content.decode()
-    assert "A pen costs $5. Solve <math" in body and "<mfrac>" in body
-    assert r"\$5" not in body and r"\frac" not in body and "$x$" not in body
+    assert "A pen costs $5 at 10% off. Solve <math" in body and "<mfrac>" in body
+    assert r"\$5" not in body and r"\%" not in body and r"\frac" not in body and "$x$" not in body
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; <math" in body
     assert "<script>alert(1)" not in body and "<img src=x" not in body
 
