@@ -100,6 +100,17 @@ def _render_cached(text: str) -> str:
 
 def render_math_markdown_uncached(text: str) -> str:
     """Like render_math_markdown, without keeping the text in the process cache."""
+    return nh3.clean(
+        _unsanitised_html(text),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _unsanitised_html(text: str) -> str:
+    """Return steps 1-3 of the pipeline; only for nh3.clean to take."""
     text = (text or "").replace(_TOKEN_OPEN, "").replace(_TOKEN_CLOSE, "")
     segments: list[str] = []
 
@@ -111,14 +122,7 @@ def render_math_markdown_uncached(text: str) -> str:
 
     protected = _MATH.sub(cut, text)
     rendered = _markdown().convert(protected)
-    with_math = _TOKEN_RE.sub(lambda m: segments[int(m.group(1))], rendered)
-    return nh3.clean(
-        with_math,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    return _TOKEN_RE.sub(lambda m: segments[int(m.group(1))], rendered)
 
 
 # A snippet keeps only inline elements: block tags are dropped (their text stays), display
@@ -152,6 +156,7 @@ def snippet_source(text: str, limit: int) -> str:
 
 def render_math_markdown_snippet(text: str, limit: int) -> str:
     """Return safe inline HTML for the first `limit` or so characters of Markdown `text`."""
-    html_ = render_math_markdown_uncached(snippet_source(text, limit))
-    flat = nh3.clean(html_, tags=_SNIPPET_TAGS, attributes=_SNIPPET_ATTRIBUTES)
+    # One sanitising pass, with the snippet's narrower allow-list (no links, so no URLs).
+    unsafe = _unsanitised_html(snippet_source(text, limit))
+    flat = nh3.clean(unsafe, tags=_SNIPPET_TAGS, attributes=_SNIPPET_ATTRIBUTES)
     return " ".join(flat.split())
