@@ -9,6 +9,9 @@ The pipeline, in this order:
 4. sanitise the whole HTML with nh3 against an allow-list that includes MathML, so nothing
    executable survives even if a step above lets something through.
 
+A snippet (a list row's preview of a problem) goes through the same pipeline, cut first where
+no formula or escape is split, then flattened to inline elements.
+
 Pure: no Django import. Results are memoised per text because the same steps are shown again
 on every reload of a trace page.
 """
@@ -65,6 +68,9 @@ _ALLOWED_ATTRIBUTES = {
 
 def _markdown() -> markdown.Markdown:
     md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"])
+    # `\$` and `\%` are a literal dollar and percent sign, as in LaTeX and MathJax: math
+    # datasets escape prices and percentages this way.
+    md.ESCAPED_CHARS.extend(["$", "%"])
     # Raw HTML in the source is shown as text, not passed through.
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")
@@ -94,6 +100,17 @@ def _render_cached(text: str) -> str:
 
 def render_math_markdown_uncached(text: str) -> str:
     """Like render_math_markdown, without keeping the text in the process cache."""
+    return nh3.clean(
+        _unsanitised_html(text),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _unsanitised_html(text: str) -> str:
+    """Return steps 1-3 of the pipeline; only for nh3.clean to take."""
     text = (text or "").replace(_TOKEN_OPEN, "").replace(_TOKEN_CLOSE, "")
     segments: list[str] = []
 
@@ -105,11 +122,41 @@ def render_math_markdown_uncached(text: str) -> str:
 
     protected = _MATH.sub(cut, text)
     rendered = _markdown().convert(protected)
-    with_math = _TOKEN_RE.sub(lambda m: segments[int(m.group(1))], rendered)
-    return nh3.clean(
-        with_math,
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    return _TOKEN_RE.sub(lambda m: segments[int(m.group(1))], rendered)
+
+
+# A snippet keeps only inline elements: block tags are dropped (their text stays), display
+# math becomes inline (no `display` attribute, no `math-block` class), links become text.
+_SNIPPET_TAGS = {"strong", "em", "b", "i", "code", "del", "sup", "sub", "br"} | _MATHML_TAGS
+_SNIPPET_ATTRIBUTES = {tag: _MATHML_ATTRIBUTES - {"display"} for tag in _MATHML_TAGS}
+# A formula the cut would split is kept whole when it ends within this many times the limit.
+_SNIPPET_MATH_SLACK = 2
+
+
+def snippet_source(text: str, limit: int) -> str:
+    """Return the start of `text` of about `limit` characters, with "…" when cut.
+
+    The cut never splits a formula (a short one is kept whole, a long one dropped), a word
+    (when a space is near) or a backslash escape.
+    """
+    text = (text or "").strip()
+    if len(text) <= limit:
+        return text
+    split = next((m for m in _MATH.finditer(text, 0, len(text)) if m.end() > limit), None)
+    if split is not None and split.start() < limit:
+        cut = split.end() if split.end() <= limit * _SNIPPET_MATH_SLACK else split.start()
+    else:
+        space = text.rfind(" ", 0, limit + 1)
+        cut = space if space > limit * 3 // 4 else limit
+    head = text[:cut].rstrip()
+    # A lone trailing backslash would escape the ellipsis or show as text.
+    head = re.sub(r"(?<!\\)(\\\\)*\\$", lambda m: m.group(0)[:-1], head).rstrip()
+    return f"{head} …" if head else "…"
+
+
+def render_math_markdown_snippet(text: str, limit: int) -> str:
+    """Return safe inline HTML for the first `limit` or so characters of Markdown `text`."""
+    # One sanitising pass, with the snippet's narrower allow-list (no links, so no URLs).
+    unsafe = _unsanitised_html(snippet_source(text, limit))
+    flat = nh3.clean(unsafe, tags=_SNIPPET_TAGS, attributes=_SNIPPET_ATTRIBUTES)
+    return " ".join(flat.split())

@@ -3,7 +3,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from frontend.lead.access import lead_page
-from frontend.rendered_text import rendered_html_many
+from frontend.rendered_text import rendered_html_many, snippet_html_many
 from labeling.errors import NotFound
 from labeling.models import Project
 from labeling.selectors.adjudication import (
@@ -13,6 +13,8 @@ from labeling.selectors.adjudication import (
 )
 
 PER_PAGE = 50
+# Characters of a problem shown in its list row (rendered: math as MathML, `\$` as `$`).
+SNIPPET_CHARS = 140
 
 
 def _int(value: str | None, default: int) -> int:
@@ -31,8 +33,11 @@ def adjudication_list(request: HttpRequest, project: Project) -> HttpResponse:
     result = disputed_traces_for_project(
         project=project, page=_int(request.GET.get("page"), 1), per_page=PER_PAGE, status=status
     )
+    # Snippets are cached like step texts: one cache round trip for the page, no query.
+    snippets = snippet_html_many([row.problem for row in result.rows], SNIPPET_CHARS)
     return render(request, "frontend/lead/adjudication_list.html", {
         "project": project, "lead_tab": "adjudication", "result": result, "status": status,
+        "rows": list(zip(result.rows, snippets, strict=True)),
         "rank_offset": (result.page - 1) * result.per_page,
     })
 

@@ -38,6 +38,14 @@ def project_settings(request: HttpRequest, project: Project) -> HttpResponse:
     })
 
 
+@lead_page
+def import_history(request: HttpRequest, project: Project) -> HttpResponse:
+    """Render the recent imports alone: the settings page swaps them in when an import ends."""
+    return render(request, "frontend/lead/_import_history.html", {
+        "imports": import_jobs_for_project(project=project),
+    })
+
+
 @require_POST
 @lead_page
 def guidelines_preview(request: HttpRequest, project: Project) -> JsonResponse:

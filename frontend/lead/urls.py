@@ -8,6 +8,7 @@ app_name = "lead"
 urlpatterns = [
     path("", settings.project_settings, name="settings"),
     path("guidelines-preview/", settings.guidelines_preview, name="guidelines-preview"),
+    path("imports/", settings.import_history, name="import-history"),
     path("taxonomy/", taxonomy.taxonomy_designer, name="taxonomy"),
     path("members/", members.members, name="members"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),

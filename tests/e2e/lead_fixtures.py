@@ -40,16 +40,19 @@ def lead_browser() -> Iterator[object]:
 
 @pytest.fixture
 def page_as(lead_browser, live_server) -> Iterator[Callable[[object], object]]:
-    """Return a function opening a page (1280x800 unless told) with the given user logged in."""
+    """Return a function opening a page (1280x800 and the machine's time zone unless told) with
+    the given user logged in."""
     from django.core.cache import cache
 
     cache.clear()  # the adjudication ranking is cached by ids, which repeat across tests
     contexts = []
 
-    def open_as(user, width: int = 1280, height: int = 800):
+    def open_as(user, width: int = 1280, height: int = 800, timezone_id: str | None = None):
         client = Client()
         client.force_login(user)
-        context = lead_browser.new_context(viewport={"width": width, "height": height})
+        context = lead_browser.new_context(
+            viewport={"width": width, "height": height}, timezone_id=timezone_id,
+        )
         context.add_cookies([{
             "name": "sessionid", "value": client.cookies["sessionid"].value,
             "url": live_server.url,

@@ -66,3 +66,22 @@ def test_home_page_is_one_card_per_project_on_a_phone(page_as, live_server):
     label = "el => getComputedStyle(el, '::before').content"
     assert page.get_by_test_id("available-count").evaluate(label) == '"Available"'
     screenshot(page, "layout-home-390")
+
+
+def test_export_history_empty_state_fits_a_phone(page_as, live_server, project, researcher):
+    """With no exports yet, the whole message shows on a 390 px phone, wrapped, not cut off."""
+    page = page_as(researcher, width=390, height=844)
+    page.goto(f"{live_server.url}/projects/{project.slug}/exports/")
+    empty = page.get_by_test_id("export-jobs-empty")
+    assert empty.inner_text() == "No exports yet: choose the options above and press Start export."
+    box = empty.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # Nothing of it is hidden in a scroll box or clipped.
+    assert empty.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert page.evaluate("""() => [...document.querySelectorAll('.table-scroll')]
+        .every(box => box.offsetParent === null || box.scrollWidth <= box.clientWidth)""")
+    screenshot(page, "exports-empty-390")
+    # The first export replaces the message with the table.
+    page.get_by_test_id("export-submit").click()
+    page.get_by_test_id("export-job").first.wait_for()
+    assert empty.is_hidden() and page.get_by_test_id("export-jobs").is_visible()

@@ -1,5 +1,7 @@
 """A lead adjudicates a disagreement from the keyboard and the gold label is stored."""
 import pytest
+from django.template.defaultfilters import date as date_filter
+from django.utils.timezone import localtime
 
 from labeling.models import GoldLabel, Membership
 from labeling.services.labels import LabelInput, step_labels_set
@@ -92,3 +94,41 @@ def test_lead_turns_unanimous_steps_into_gold(page_as, live_server, project, lea
     page.get_by_test_id("toast").filter(has_text="3 unanimous step(s) are now gold").wait_for()
     assert GoldLabel.objects.filter(method="unanimous", decided_by=lead).count() == 3
     assert page.get_by_test_id("unanimous-count").inner_text() == "0"
+
+
+def test_list_shows_problems_with_math_rendered_and_html_as_text(
+    page_as, live_server, project, lead, disputed
+):
+    """The snippet reads "$5" and shows math as MathML, not LaTeX; HTML in it never runs."""
+    disputed.problem = (
+        r"A pen costs \$5. Solve $\frac{x}{2} = 5$ for $x$. "
+        "<script>window.xss = 1</script> <img src=x onerror=\"window.xss = 2\">"
+    )
+    disputed.save(update_fields=["problem"])
+    page = page_as(lead)
+    page.goto(f"{live_server.url}/projects/{project.slug}/lead/adjudication/")
+    snippet = page.get_by_test_id("problem-snippet")
+    text = snippet.inner_text()
+    assert text.startswith("A pen costs $5. Solve ") and "\\" not in text and "$x$" not in text
+    assert "<script>window.xss = 1</script>" in text
+    assert snippet.locator("math").count() == 2 and snippet.locator("mfrac").count() == 1
+    assert snippet.locator("script, img").count() == 0
+    assert page.evaluate("window.xss") is None
+    screenshot(page, "lead-adjudication-list-snippets")
+
+
+def test_gold_time_set_from_the_keyboard_reads_as_after_a_reload(
+    page_as, live_server, project, lead, disputed
+):
+    """The browser's own time zone and locale do not change how the decision time is written."""
+    page = page_as(lead, timezone_id="America/Los_Angeles")
+    page.goto(f"{live_server.url}/projects/{project.slug}/lead/adjudication/{disputed.pk}/")
+    page.wait_for_load_state("load")
+    page.keyboard.press("1")
+    cell = page.get_by_test_id("step-row").nth(0).get_by_test_id("gold-cell")
+    cell.filter(has_text="Correct, makes progress").wait_for()
+    written = cell.locator(".small").inner_text()
+    gold = GoldLabel.objects.get(step__index=0)
+    assert written == f"Lead decision · lead · {date_filter(localtime(gold.decided_at), 'j M H:i')}"
+    page.reload()
+    assert cell.locator(".small").inner_text() == written

@@ -17,6 +17,10 @@ def test_lead_imports_a_file_and_sees_the_result(page_as, live_server, project, 
     page.get_by_test_id("import-format").select_option("native")
     page.get_by_test_id("import-submit").click()
     page.get_by_test_id("import-result").wait_for(timeout=30_000)
+    # The recent imports list it without a reload.
+    history = page.get_by_test_id("import-history").locator("li")
+    history.filter(has_text="traces_ok.jsonl").filter(has_text="+2 traces").wait_for()
+    assert history.count() == 1 and history.first.inner_text().startswith("succeeded")
     screenshot(page, "lead-import-succeeded")
     assert Trace.objects.filter(project=project).count() == 2
 
@@ -29,6 +33,9 @@ def test_a_bad_file_shows_its_errors_with_line_numbers(page_as, live_server, pro
     page.get_by_test_id("import-submit").click()
     rows = page.get_by_test_id("import-error-row")
     rows.first.wait_for(timeout=30_000)
+    history = page.get_by_test_id("import-history").locator("li")
+    history.filter(has_text="traces_bad.jsonl").wait_for()
+    assert history.first.inner_text().startswith("failed")
     screenshot(page, "lead-import-failed")
     assert rows.first.locator("td").first.inner_text() == "2"
     assert not Trace.objects.filter(project=project).exists()

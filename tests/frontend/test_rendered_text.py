@@ -3,7 +3,7 @@ import pytest
 from django.core.cache import cache
 
 from frontend import rendered_text
-from frontend.rendered_text import rendered_html_many
+from frontend.rendered_text import rendered_html_many, snippet_html_many
 
 
 def _forget():
@@ -41,3 +41,14 @@ def test_cached_html_is_the_sanitised_rendering():
     assert "&lt;script&gt;" in html and "<msup>" in html
     (again,) = rendered_html_many(["<script>alert(1)</script> $x^2$"])
     assert again == html
+
+
+def test_snippets_are_cached_apart_from_full_texts(monkeypatch):
+    _forget()
+    text = r"Find $\frac{1}{2}$ of " + "a very long problem " * 20
+    (full,) = rendered_html_many([text])
+    (snippet,) = snippet_html_many([text], 40)
+    assert "<p>" in full and "<p>" not in snippet and snippet.endswith("…")
+    monkeypatch.setattr(rendered_text, "render_math_markdown_snippet",
+                        lambda text, limit: pytest.fail("rendered again"))
+    assert snippet_html_many([text], 40) == [snippet]

@@ -3,7 +3,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from frontend.rendering import render_math_markdown
+from frontend.rendering import render_math_markdown, render_math_markdown_snippet, snippet_source
 
 XSS_VECTORS = [
     "<script>alert(1)</script>",
@@ -92,6 +92,11 @@ def test_escaped_dollar_is_not_math():
     assert "<math" not in out
 
 
+def test_escaped_dollar_and_percent_show_plain_outside_code():
+    out = render_math_markdown(r"Price \$3 or \$4 at 10\% off, written `\$3`")
+    assert "Price $3 or $4 at 10% off" in out and "<code>\\$3</code>" in out
+
+
 def test_markdown_renders_emphasis_lists_and_code():
     out = render_math_markdown("**bold** and *it*\n\n- one\n- two\n\n`a<b`")
     assert "<strong>bold</strong>" in out
@@ -121,3 +126,58 @@ def test_a_token_lookalike_in_the_source_is_left_as_text():
     html = render_math_markdown("\ue000math7\ue001 and $x$ then \ue000math0\ue001, qmathtok0z")
     assert "math7" in html and "qmathtok0z" in html
     assert html.count("<math") == 1
+
+
+# Snippets: the start of a problem in a list row, rendered inline.
+LONG_PROBLEM = (
+    r"A pen costs \$5. If $\frac{1}{2}x + 3 = 11$, how many pens can one buy with $x$ dollars"
+    r" when the shop gives $$\sum_{i=1}^{n} i = \frac{n(n+1)}{2}$$ pens free? Answer in words."
+)
+
+
+def test_short_snippet_source_is_the_whole_text():
+    assert snippet_source("  Find $x$.  ", 140) == "Find $x$."
+
+
+@pytest.mark.parametrize("limit", range(10, len(LONG_PROBLEM), 7))
+def test_snippet_cut_never_splits_a_formula_or_an_escape(limit):
+    """Every formula of the snippet is a whole formula of the text, and it ends with "…"."""
+    snippet = snippet_source(LONG_PROBLEM, limit)
+    head = snippet.removesuffix(" …")
+    assert snippet.endswith("…") and LONG_PROBLEM.startswith(head)
+    assert head.count("$") % 2 == (1 if "\\$5" in head else 0)  # escaped dollar is no delimiter
+    assert not head.endswith("\\")
+    assert len(head) <= limit * 2
+
+
+def test_snippet_drops_a_formula_too_long_to_keep():
+    text = "Show that $" + " + ".join(f"x_{{{i}}}" for i in range(200)) + "$ is even."
+    assert snippet_source(text, 40) == "Show that …"
+
+
+def test_snippet_cuts_between_words():
+    assert snippet_source("one two three four five six", 17) == "one two three …"
+
+
+def test_snippet_renders_math_inline_and_dollars_plain():
+    html = render_math_markdown_snippet(LONG_PROBLEM, 140)
+    assert "A pen costs $5." in html and "\\frac" not in html and "\\$" not in html
+    assert html.count("<math") == 3 and 'display="' not in html and "math-block" not in html
+    assert html.endswith("…")
+
+
+def test_snippet_keeps_no_block_element():
+    html = render_math_markdown_snippet("# Title\n\nSome *text*\n\n- a\n- b", 140)
+    assert html == "Title Some <em>text</em> a b"
+
+
+@pytest.mark.parametrize("source", XSS_VECTORS)
+def test_no_executable_html_survives_in_a_snippet(source):
+    for tag, attrs in _elements(render_math_markdown_snippet(source, 140)):
+        assert tag not in {"script", "img", "svg", "iframe", "object", "embed", "style", "a"}
+        assert not any(name.startswith("on") for name in attrs)
+
+
+def test_snippet_shows_html_in_the_text_as_text():
+    html = render_math_markdown_snippet("<script>alert(1)</script> <img src=x onerror=alert(2)>", 140)
+    assert html == "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt;"

@@ -60,11 +60,8 @@
 
   function render(jobs) {
     rows.replaceChildren();
-    if (!jobs.length) {
-      const tr = document.createElement("tr");
-      const td = cell("No exports yet: choose the options above and press Start export.", "muted"); td.colSpan = 9; tr.appendChild(td); rows.appendChild(tr);
-      return;
-    }
+    document.getElementById("export-jobs-empty").hidden = jobs.length > 0;
+    document.getElementById("export-jobs-box").hidden = jobs.length === 0;
     for (const job of jobs) {
       const tr = document.createElement("tr");
       tr.dataset.testid = "export-job"; tr.setAttribute("data-testid", "export-job");

@@ -71,3 +71,32 @@ def test_adjudication_list_shows_every_disputed_trace_escaped(project, lead, ann
     body = _client(lead).get(reverse("lead:adjudication", args=[project.slug])).content.decode()
     assert body.count('data-testid="disputed-row"') == 12
     assert "&lt;b&gt;Problem&lt;/b&gt;" in body
+
+
+def test_adjudication_list_shows_problem_snippets_rendered_and_escaped(project, lead, annotator):
+    """Math shows as MathML and `\\$` as `$`, never as LaTeX source; HTML in a problem is text."""
+    first, second = _disputed(project, annotator, 2)
+    first.problem = r"A pen costs \$5 at 10\% off. Solve $\frac{x}{2} = 5$ for $x$."
+    first.save(update_fields=["problem"])
+    second.problem = "<script>alert(1)</script> <img src=x onerror=alert(2)> $x^2$"
+    second.save(update_fields=["problem"])
+    body = _client(lead).get(reverse("lead:adjudication", args=[project.slug])).content.decode()
+    assert "A pen costs $5 at 10% off. Solve <math" in body and "<mfrac>" in body
+    assert r"\$5" not in body and r"\%" not in body and r"\frac" not in body and "$x$" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; <math" in body
+    assert "<script>alert(1)" not in body and "<img src=x" not in body
+
+
+def test_import_history_fragment_lists_recent_imports_escaped(project, lead):
+    """The list the settings page swaps in when an import ends: newest first, names escaped."""
+    from labeling.models import ImportJob
+    url = reverse("lead:import-history", args=[project.slug])
+    assert 'data-testid="import-history-empty"' in _client(lead).get(url).content.decode()
+    ImportJob.objects.create(project=project, filename="first.jsonl", created_by=lead,
+                             state="succeeded", result={"traces_added": 3})
+    ImportJob.objects.create(project=project, filename="<img src=x onerror=alert(1)>.jsonl",
+                             created_by=lead, state="failed")
+    body = _client(lead).get(url).content.decode()
+    assert "<html" not in body and body.count("<li>") == 2
+    assert body.index("&lt;img src=x onerror=alert(1)&gt;.jsonl") < body.index("first.jsonl")
+    assert "+3 traces" in body and "<img src=x" not in body

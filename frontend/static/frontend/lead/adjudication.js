@@ -1,7 +1,7 @@
 /* Adjudication: keyboard navigation of the list, and gold labels set from the keyboard. */
 "use strict";
 (() => {
-  const { api, el, toast, errorText, POLARITY } = Lead;
+  const { api, el, toast, errorText, shortTime, POLARITY } = Lead;
   const typing = e => /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) || e.target.isContentEditable;
 
   /* ---- list ---- */
@@ -67,7 +67,7 @@
     const c = byKey.get(gold.category) || { name: gold.category, colour: "#888" };
     row.classList.add("has-gold");
     const how = { lead: "Lead decision", majority: "Majority", unanimous: "Unanimous", qc: "Quality-control key" }[gold.method] || gold.method;
-    const when = new Date(gold.decided_at).toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+    const when = shortTime(gold.decided_at, root.dataset.timeZone);
     cell.replaceChildren(
       el("span", { class: "chip gold just-set", style: `--c:${c.colour}` }, el("span", { class: "dot", style: `background:${c.colour}` }), c.name),
       el("div", { class: "muted small" }, `${how} · ${gold.decided_by || "?"} · ${when}`));

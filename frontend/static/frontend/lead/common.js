@@ -49,7 +49,17 @@ const Lead = (() => {
     return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : JSON.stringify(v)}`).join("; ");
   }
 
+  /* A time as the server's templates write it with Django's date "j M H:i" ("27 Nov 01:35"),
+     in the server's time zone (the page passes it), so a value set from the keyboard reads
+     the same as after a reload. */
+  function shortTime(iso, timeZone) {
+    const parts = {};
+    const format = new Intl.DateTimeFormat("en-US", { timeZone: timeZone || "UTC", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    for (const p of format.formatToParts(new Date(iso))) parts[p.type] = p.value;
+    return `${Number(parts.day)} ${parts.month} ${parts.hour.padStart(2, "0")}:${parts.minute.padStart(2, "0")}`;
+  }
+
   const POLARITY = { "1": { icon: "✓", word: "positive" }, "0": { icon: "~", word: "neutral" }, "-1": { icon: "✗", word: "negative" } };
 
-  return { api, el, toast, errorText, POLARITY };
+  return { api, el, toast, errorText, shortTime, POLARITY };
 })();

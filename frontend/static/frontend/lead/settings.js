@@ -122,11 +122,21 @@
       } else resultEl.replaceChildren();
     }
 
+    /* The recent imports, rendered by the server like on page load. */
+    const historyBox = document.getElementById("import-history");
+    async function refreshHistory() {
+      let res;
+      try { res = await fetch(app.dataset.historyUrl, { credentials: "same-origin" }); } catch (e) { return; }
+      // The fragment is our own template's output, escaped like the rest of the page.
+      if (res.ok) historyBox.innerHTML = await res.text();
+    }
+
     async function poll(url) {
       for (;;) {
         const res = await api("GET", url);
         if (!res.ok) { toast(errorText(res.data), "error"); return; }
         show(res.data);
+        if (res.data.state === "succeeded" || res.data.state === "failed") refreshHistory();
         if (res.data.state === "succeeded") {
           const added = res.data.result.traces_added ?? 0;
           const pill = document.querySelector("[data-testid=trace-count]");
