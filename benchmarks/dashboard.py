@@ -1,9 +1,9 @@
 """Dashboard speed: the agreement dashboard of a project with 10,000 traces, 20 annotators and
 200,000 step labels, rendered from PostgreSQL (target: at most 1 s server time).
 
-    python -m benchmarks dashboard [--keep-db] [--pg postgres://postgres@127.0.0.1:5432]
+    python -m benchmarks dashboard [--keep-db] [--db NAME] [--pg postgres://postgres@127.0.0.1:5432]
 
-Creates (and drops) its own PostgreSQL database `bench_dashboard`, loads the rows with COPY,
+Creates (and drops) its own PostgreSQL database (`bench_dashboard` unless --db names another), loads the rows with COPY,
 warms the process up on an empty project, then times the page: cold (no agreement report
 yet: the page schedules it and shows "computing…"), with the report and its weekly trend
 computed (as the Celery worker would) but an empty cache, and fully warm. Prints wall time,
@@ -140,7 +140,8 @@ def _time_page(client, url: str, label: str) -> None:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks dashboard")
-    parser.add_argument("--keep-db", action="store_true", help=f"Keep {DB_NAME} afterwards.")
+    parser.add_argument("--db", default=DB_NAME, help="Database to (re)create for the run.")
+    parser.add_argument("--keep-db", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432",
                         help="PostgreSQL server URL without a database name.")
     args = parser.parse_args(argv)
@@ -148,10 +149,11 @@ def main(argv: list[str]) -> None:
     import psycopg
 
     admin_url = f"{args.pg.rstrip('/')}/postgres"
-    url = f"{args.pg.rstrip('/')}/{DB_NAME}"
+    db_name = args.db
+    url = f"{args.pg.rstrip('/')}/{db_name}"
     with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
+        admin.execute(f"DROP DATABASE IF EXISTS {db_name}")
+        admin.execute(f"CREATE DATABASE {db_name}")
     # The report above the async threshold goes to a Celery worker: queue it (memory broker,
     # nobody consumes it) instead of computing it eagerly inside the timed request.
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "annotator.settings",
@@ -206,4 +208,4 @@ def main(argv: list[str]) -> None:
         connections.close_all()
         if not args.keep_db:
             with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+                admin.execute(f"DROP DATABASE IF EXISTS {db_name}")

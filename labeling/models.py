@@ -64,6 +64,9 @@ class Project(models.Model):
     queue_seed = models.IntegerField(default=0)
     shows_ground_truth = models.BooleanField(default=False)
     qc_rate = models.FloatField(default=0.0, help_text="Share of queue hand-outs that are QC traces.")
+    # Bumped whenever one of its traces becomes or stops being a QC trace: agreement leaves QC
+    # traces out, so the labels fingerprint reads it.
+    qc_revision = models.PositiveIntegerField(db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -319,6 +322,9 @@ class StepLabel(models.Model):
     polarity = models.SmallIntegerField(choices=Polarity.choices)
     rationale = models.TextField(blank=True)
     is_unsure = models.BooleanField(default=False)
+    # +1 on every update: the labels fingerprint sums it, which, unlike the latest updated_at
+    # or id, moves whatever order concurrent updates commit in.
+    revision = models.PositiveIntegerField(db_default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -404,7 +410,7 @@ class AgreementReport(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="agreement_reports")
     params_key = models.CharField(max_length=64, help_text="sha256 of the normalised options.")
     params = models.JSONField(default=dict)
-    labels_fingerprint = models.CharField(max_length=128, blank=True)
+    labels_fingerprint = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

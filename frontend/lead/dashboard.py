@@ -21,7 +21,11 @@ from labeling.selectors.dashboard import (
     labels_per_day_for_project,
     progress_by_state_for_project,
 )
-from labeling.services.agreement import AgreementParams, agreement_report_get_or_schedule
+from labeling.services.agreement import (
+    RETRY_FAILED_AFTER,
+    AgreementParams,
+    agreement_report_get_or_schedule,
+)
 from labeling.tasks.agreement import agreement_report_compute_task
 
 # The dashboard's report: trace bootstrap for the intervals, fixed seed so figures are stable.
@@ -126,8 +130,9 @@ class _Inputs:
     def fingerprint(self) -> LabelsFingerprint:
         if "report" not in self.__dict__:
             return labels_fingerprint(project_id=self.project.pk)
-        # The report carries the labels fingerprint it was checked against just now.
-        value = self.report.labels_fingerprint
+        # The report carries the fingerprint it was checked against just now: the labels part
+        # comes before the '#' (after it, the submissions the weekly trend depends on).
+        value = self.report.labels_fingerprint.partition("#")[0]
         return LabelsFingerprint(label_count=int(value.split("|")[0] or 0), value=value)
 
 
@@ -253,15 +258,17 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     """Show the project's agreement figures, per-annotator work, progress and trends."""
     started = time.perf_counter()
     ctx = _dashboard(project)
-    pending = ctx["result"] is None
-    poll_url = ""
     state = ctx["report"].state
+    is_failed = state == AgreementReport.State.FAILED
+    pending = ctx["result"] is None and not is_failed
+    poll_url = ""
     in_flight = state in (AgreementReport.State.PENDING, AgreementReport.State.RUNNING)
     if in_flight:
         poll_url = (reverse("labeling:agreement-report", kwargs={"slug": project.slug})
                     + f"?bootstrap={DASHBOARD_RESAMPLES}&seed={DASHBOARD_SEED}&weekly_trend=true")
     response = render(request, "frontend/lead/dashboard.html", {
         **ctx, "project": project, "lead_tab": "dashboard", "is_pending": pending,
+        "is_failed": is_failed, "retry_minutes": int(RETRY_FAILED_AFTER.total_seconds() // 60),
         "poll_url": poll_url, "is_lead": request.project_role == Membership.Role.LEAD,
         "viewer_role": request.project_role,
         "csv_url": reverse("lead:dashboard-csv", kwargs={"slug": project.slug}),

@@ -204,6 +204,9 @@ class AgreementReportApi(ProjectScopedMixin, APIView):
             "task": agreement_report_compute_task.name,
             "detail": "Agreement is being computed in the background; ask again shortly.",
         }
+        if report.state == AgreementReport.State.FAILED:
+            # Kept until the labels change or RETRY_FAILED_AFTER: asking again soon won't help.
+            pending["detail"] = f"The agreement computation failed: {report.error}"
         return Response(AgreementPendingSerializer(pending).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -12,7 +12,17 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from labeling.agreement.disputes import StepDisputes, dispute_counts_by_trace, step_disputes
@@ -116,19 +126,23 @@ def _label_scope(project: Project, trace_ids: list[int] | None) -> _LabelScope |
     )
 
 
-def _label_columns(labels: QuerySet[StepLabel], scope: _LabelScope) -> np.ndarray:
+def _label_columns(
+    labels: QuerySet[StepLabel], scope: _LabelScope, *, complete: bool = False
+) -> np.ndarray:
     """Return (step id, trace id, category id) of the labels as an n x 3 int64 array.
 
     When the ids fit, PostgreSQL sends one packed int8 per label instead of three: building
     three arrays costs it more than twice the time of one (70 vs 30 ms for 200,000 labels).
     Labels on traces, steps or categories newer than the bounds are left out, so no id
     overflows its bits; they are newer than the ranking's label id too, so the next refresh
-    counts them.
+    counts them. Callers with no next refresh pass `complete`: such labels are then flagged
+    (-1) in the same statement, and any flag means reading the labels again unpacked.
     """
+    unpacked = ("step_id", "trace_id", "category_id")
     if not scope.is_packed:
-        return _int_columns(labels, ("step_id", "trace_id", "category_id"))
+        return _int_columns(labels, unpacked)
     step_bits, category_bits = scope.last_step.bit_length(), scope.last_category.bit_length()
-    labels = labels.filter(
+    in_bounds = Q(
         trace_id__lte=scope.last_trace, step_id__lte=scope.last_step,
         category_id__lte=scope.last_category,
     )
@@ -137,7 +151,16 @@ def _label_columns(labels: QuerySet[StepLabel], scope: _LabelScope) -> np.ndarra
         + F("step_id") * Value(1 << category_bits) + F("category_id"),
         output_field=BigIntegerField(),
     )
-    packed = _int_columns(labels.annotate(packed=packed_expression), ("packed",))[:, 0]
+    if complete:
+        flagged = Case(When(in_bounds, then=packed_expression), default=Value(-1),
+                       output_field=BigIntegerField())
+        packed = _int_columns(labels.annotate(packed=flagged), ("packed",))[:, 0]
+        if (packed < 0).any():
+            return _int_columns(labels, unpacked)
+    else:
+        packed = _int_columns(
+            labels.filter(in_bounds).annotate(packed=packed_expression), ("packed",)
+        )[:, 0]
     return np.stack([
         (packed >> category_bits) & ((1 << step_bits) - 1),
         (packed >> (category_bits + step_bits)) + scope.first_trace,
@@ -154,9 +177,12 @@ def _mapped(category: np.ndarray, mapping: dict[int, int]) -> np.ndarray:
     return lookup[category]
 
 
-def _step_disputes(project: Project, trace_ids: list[int] | None = None) -> StepDisputes:
+def _step_disputes(
+    project: Project, trace_ids: list[int] | None = None, *, complete: bool = False
+) -> StepDisputes:
     """Return the dispute state of every step of the project (or of `trace_ids`) with human
     labels: two integer-array reads (labels, gold steps) and a NumPy pass over them.
+    `complete`: never leave out labels newer than the id bounds (see _label_columns).
 
     Source annotators are excluded by id (a handful of rows) rather than by joining users.
     """
@@ -167,7 +193,7 @@ def _step_disputes(project: Project, trace_ids: list[int] | None = None) -> Step
     source_ids = list(User.objects.filter(is_source=True).values_list("id", flat=True))
     if source_ids:
         labels = labels.exclude(annotator_id__in=source_ids)
-    rows = _label_columns(labels, scope)
+    rows = _label_columns(labels, scope, complete=complete)
     gold = _int_columns(GoldLabel.objects.filter(scope.where), ("step_id",))
     mapping = (
         category_mapping_to_version(version=project.taxonomy_version)
@@ -371,8 +397,12 @@ def open_trace_ids_for_project(*, project: Project) -> list[int]:
 
 def unanimous_steps_for_project(*, project: Project) -> list[tuple[int, int, int]]:
     """Return (step id, trace id, category id in the current version) of every step that two
-    or more humans labelled with one category (after mapping) and that has no gold label."""
-    disputes = _step_disputes(project)
+    or more humans labelled with one category (after mapping) and that has no gold label.
+
+    Complete: it feeds the bulk "unanimous to gold" action, which no refresh corrects, so a
+    step whose third label is newer than the id bounds must not look unanimous.
+    """
+    disputes = _step_disputes(project, complete=True)
     keep = disputes.is_unanimous_open
     qc = _qc_trace_ids(project)
     if qc:

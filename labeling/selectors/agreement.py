@@ -7,12 +7,12 @@ from datetime import datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet, Sum, TextField
+from django.db.models import Count, Max, QuerySet, Subquery, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from labeling.agreement.data import LabelTable
-from labeling.models import Category, GoldLabel, Step, StepLabel, User
+from labeling.models import Category, GoldLabel, Project, Step, StepLabel, User
 from labeling.pg import pg_fetch
 
 METADATA_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")
@@ -152,25 +152,25 @@ def labels_fingerprint(*, project_id: int) -> LabelsFingerprint:
     """Return a value that changes whenever a label or gold label of the project changes, or
     a labelled trace becomes or stops being a QC trace (agreement leaves those out).
 
-    Count and latest update of step labels and of gold labels: an edit moves the latest
-    time, a deletion lowers the count. The count and trace-id sum of labels on QC traces
-    read the flag from the trace row the label query joins anyway; a trace without labels
-    changes no figure either way. Two aggregate queries.
+    Step labels: count, sum of ids and sum of revisions (each update adds one). Sums move on
+    every committed write whatever order concurrent transactions commit in, which a latest
+    updated_at or id does not (both are drawn before the commit), and they cover imports,
+    which write no label history. The project's qc_revision (bumped by trace_qc_set) rides
+    along in the label query; without labels, QC flags change no figure. Gold labels: count and latest
+    decision. Two aggregate queries.
     """
-    on_qc = Q(trace__is_qc=True)
     labels = StepLabel.objects.filter(trace__project_id=project_id).aggregate(
-        n=Count("id"), last=Max("updated_at"),
-        qc_n=Count("id", filter=on_qc), qc_sum=Sum("trace_id", filter=on_qc),
+        n=Count("id"), ids=Sum("id"), revisions=Sum("revision"),
+        # A scalar subquery, evaluated once: cheaper than joining projects to every label.
+        qc=Max(Subquery(Project.objects.filter(pk=project_id).order_by().values("qc_revision"))),
     )
     gold = GoldLabel.objects.filter(trace__project_id=project_id).aggregate(
         n=Count("id"), last=Max("decided_at")
     )
-    last = labels["last"].isoformat() if labels["last"] else "-"
     gold_last = gold["last"].isoformat() if gold["last"] else "-"
-    qc = f"{labels['qc_n']}:{labels['qc_sum'] or 0}"
-    return LabelsFingerprint(
-        label_count=labels["n"], value=f"{labels['n']}|{last}|{gold['n']}|{gold_last}|{qc}"
-    )
+    parts = (labels["n"], labels["ids"] or 0, labels["revisions"] or 0, gold["n"], gold_last,
+             f"qc{labels['qc'] or 0}")
+    return LabelsFingerprint(label_count=labels["n"], value="|".join(map(str, parts)))
 
 
 def category_codes(*, project_id: int) -> tuple[list[str], np.ndarray, np.ndarray]:

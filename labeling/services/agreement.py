@@ -17,15 +17,19 @@ from labeling.agreement.report import agreement_report
 from labeling.models import AgreementReport, Project
 from labeling.selectors.agreement import (
     AgreementFilters,
+    LabelsFingerprint,
     label_arrays_for_project,
     labels_fingerprint,
 )
-from labeling.selectors.dashboard import weekly_trend_rows_for_project
+from labeling.selectors.dashboard import submissions_fingerprint, weekly_trend_rows_for_project
 
 State = AgreementReport.State
 
 # A report pending or running longer than this is assumed lost (worker stopped) and re-queued.
 STALE_AFTER = timedelta(minutes=15)
+# A failed report is shown as failed, not recomputed on every read (the dashboard's poll would
+# re-queue a failing task forever), until the labels change or this long has passed.
+RETRY_FAILED_AFTER = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,21 @@ class AgreementParams:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def report_fingerprint(*, project_id: int, params: AgreementParams) -> LabelsFingerprint:
+    """Return what a stored report with these parameters must match to be reused: the labels
+    fingerprint, plus the submitted assignments when it carries the weekly trend (whose
+    traces_submitted no label change moves), after a '#'."""
+    labels = labels_fingerprint(project_id=project_id)
+    if not params.weekly_trend:
+        return labels
+    submissions = submissions_fingerprint(project_id=project_id)
+    return LabelsFingerprint(label_count=labels.label_count, value=f"{labels.value}#{submissions}")
+
+
 def _compute_and_store(*, project: Project, params: AgreementParams) -> AgreementReport:
     # Fingerprint first: labels changing during the computation leave a stale fingerprint,
     # so the next request recomputes instead of trusting this result.
-    fingerprint = labels_fingerprint(project_id=project.pk)
+    fingerprint = report_fingerprint(project_id=project.pk, params=params)
     table = label_arrays_for_project(project_id=project.pk, filters=params.filters)
     result = agreement_report(
         table, n_resamples=params.n_resamples, seed=params.seed, confidence=params.confidence
@@ -138,20 +153,25 @@ def agreement_report_get_or_schedule(
 ) -> AgreementReport:
     """Return the project's report for these parameters, computing or scheduling it if needed.
 
-    A stored report is reused while the labels fingerprint is unchanged (succeeded, or still
-    pending/running for less than STALE_AFTER). Otherwise, up to
+    A stored report is reused while its fingerprint (report_fingerprint) is unchanged:
+    succeeded, still pending/running for less than STALE_AFTER, or failed less than
+    RETRY_FAILED_AFTER ago (the caller shows the error). Otherwise, up to
     settings.AGREEMENT_ASYNC_LABEL_THRESHOLD labels it is computed inline; above, the report
     is marked pending and `schedule(report_id)` runs after the transaction commits (the
     caller passes the Celery task, so services never import it).
     """
-    fingerprint = labels_fingerprint(project_id=project.pk)
+    fingerprint = report_fingerprint(project_id=project.pk, params=params)
     key = params.key()
     report = AgreementReport.objects.filter(project=project, params_key=key).first()
     if report is not None and report.labels_fingerprint == fingerprint.value:
         if report.state == State.SUCCEEDED:
             return report
+        now = timezone.now()
         in_flight = report.state in (State.PENDING, State.RUNNING)
-        if in_flight and timezone.now() - report.created_at < STALE_AFTER:
+        if in_flight and now - report.created_at < STALE_AFTER:
+            return report
+        failed_at = report.finished_at if report.state == State.FAILED else None
+        if failed_at is not None and now - failed_at < RETRY_FAILED_AFTER:
             return report
     if fingerprint.label_count <= settings.AGREEMENT_ASYNC_LABEL_THRESHOLD:
         return _compute_and_store(project=project, params=params)

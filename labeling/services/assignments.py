@@ -225,7 +225,7 @@ up AS (
     ON CONFLICT (step_id, annotator_id) DO UPDATE SET
         category_id = EXCLUDED.category_id, polarity = EXCLUDED.polarity,
         rationale = EXCLUDED.rationale, is_unsure = EXCLUDED.is_unsure,
-        updated_at = EXCLUDED.updated_at
+        updated_at = EXCLUDED.updated_at, revision = l.revision + 1
     WHERE (l.category_id, l.rationale, l.is_unsure)
           IS DISTINCT FROM (EXCLUDED.category_id, EXCLUDED.rationale, EXCLUDED.is_unsure)
     RETURNING l.step_id, l.category_id, l.polarity, l.rationale, l.is_unsure, l.updated_at,

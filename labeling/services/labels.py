@@ -2,6 +2,7 @@
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from labeling.errors import LabelNotInTaxonomy, NotFound
@@ -90,6 +91,7 @@ def step_labels_write(
             for field, value in values.items():
                 setattr(label, field, value)
             label.updated_at = now
+            label.revision = F("revision") + 1
             changed.append(label)
             changes.append(StepLabelChange(step=step, annotator=annotator, action="updated", **values))
         label.category = category  # already loaded: callers render it without a query
@@ -109,11 +111,12 @@ def step_labels_write(
         (label,) = changed
         StepLabel.objects.filter(pk=label.pk).update(
             category=label.category, polarity=label.polarity, rationale=label.rationale,
-            is_unsure=label.is_unsure, updated_at=now,
+            is_unsure=label.is_unsure, updated_at=now, revision=label.revision,
         )
     elif changed:
         StepLabel.objects.bulk_update(
-            changed, fields=["category", "polarity", "rationale", "is_unsure", "updated_at"]
+            changed,
+            fields=["category", "polarity", "rationale", "is_unsure", "updated_at", "revision"],
         )
     StepLabelChange.objects.bulk_create(changes)
     return saved

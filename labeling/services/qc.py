@@ -1,8 +1,9 @@
 """Quality-control traces: mark a trace with gold labels on every step as QC, or unmark it."""
 from django.db import transaction
+from django.db.models import F
 
 from labeling.errors import Conflict
-from labeling.models import GoldLabel, Trace
+from labeling.models import GoldLabel, Project, Trace
 
 
 @transaction.atomic
@@ -27,4 +28,7 @@ def trace_qc_set(*, trace: Trace, is_qc: bool) -> Trace:
     if trace.is_qc != is_qc:
         trace.is_qc = is_qc
         trace.save(update_fields=["is_qc"])
+        # Agreement leaves QC traces out: the labels fingerprint reads this counter. F() + 1
+        # in the database, so concurrent flag changes each count.
+        Project.objects.filter(pk=trace.project_id).update(qc_revision=F("qc_revision") + 1)
     return trace

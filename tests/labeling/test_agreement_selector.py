@@ -1,6 +1,9 @@
 """The agreement selector: label arrays from the database, and the labels fingerprint."""
+from datetime import timedelta
+
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from labeling.models import Category, GoldLabel, StepLabel
 from labeling.selectors.agreement import (
@@ -10,6 +13,7 @@ from labeling.selectors.agreement import (
     label_arrays_for_project,
     labels_fingerprint,
 )
+from labeling.services.imports import trace_import
 from labeling.services.labels import LabelInput, step_label_delete, step_labels_set
 from tests.labeling.agreement_setup import annotators, trace_with_labels
 
@@ -80,3 +84,37 @@ def test_fingerprint_changes_when_labels_or_gold_change(project):
     seen.add(fingerprint.value)
     assert len(seen) == 4
     assert fingerprint.label_count == 1
+
+
+@pytest.mark.django_db
+def test_fingerprint_sees_an_update_stamped_before_the_latest_one(project, monkeypatch):
+    """A save stamps updated_at before it takes its locks and commits: one committed after a
+    later-stamped save leaves the count and the latest updated_at as they were."""
+    ann, bob = annotators(project, "ann", "bob")
+    trace = trace_with_labels(project, {ann: ["positive"], bob: ["positive"]})
+    before = labels_fingerprint(project_id=project.pk)
+    latest = StepLabel.objects.get(annotator=bob).updated_at
+    monkeypatch.setattr(timezone, "now", lambda: latest - timedelta(seconds=5))
+    step_labels_set(
+        trace=trace, annotator=ann, labels=[LabelInput(step_index=0, category_key="negative")]
+    )
+    monkeypatch.undo()
+    assert StepLabel.objects.get(annotator=ann).updated_at < latest
+    after = labels_fingerprint(project_id=project.pk)
+    assert after.value != before.value
+    assert after.label_count == before.label_count == 2
+
+
+@pytest.mark.django_db
+def test_fingerprint_changes_when_an_import_adds_labels(project, fixtures_dir):
+    """Imported labels write no history rows: the fingerprint reads the labels themselves."""
+    (ann,) = annotators(project, "ann")
+    trace_with_labels(project, {ann: ["positive"]})
+    before = labels_fingerprint(project_id=project.pk)
+    result = trace_import(
+        project=project, path=fixtures_dir / "importers" / "processbench_gsm8k_30.jsonl"
+    )
+    after = labels_fingerprint(project_id=project.pk)
+    assert result.labels_added > 0
+    assert after.value != before.value
+    assert after.label_count == 1 + result.labels_added

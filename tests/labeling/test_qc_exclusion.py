@@ -3,8 +3,9 @@ count for QC accuracy, and flipping a trace's QC flag refreshes cached reports a
 import numpy as np
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
-from labeling.models import GoldLabel, Trace
+from labeling.models import Assignment, GoldLabel, Trace
 from labeling.selectors.adjudication import (
     disputed_traces_for_project,
     open_trace_ids_for_project,
@@ -15,7 +16,11 @@ from labeling.selectors.agreement import (
     label_arrays_for_project,
     labels_fingerprint,
 )
-from labeling.selectors.dashboard import qc_accuracy_by_annotator, weekly_trend_for_project
+from labeling.selectors.dashboard import (
+    qc_accuracy_by_annotator,
+    weekly_trend_for_project,
+    weekly_trend_rows_for_project,
+)
 from labeling.services.agreement import AgreementParams, agreement_report_get_or_schedule
 from labeling.services.gold import gold_label_delete
 from labeling.services.qc import trace_qc_set
@@ -71,9 +76,63 @@ def test_flipping_the_qc_flag_of_a_labelled_trace_refreshes_the_stored_report(pr
     trace_qc_set(trace=qc, is_qc=True)
     assert labels_fingerprint(project_id=project.pk).value != before
     assert _report_labels(project) == 4
+    flagged = labels_fingerprint(project_id=project.pk).value
     trace_qc_set(trace=qc, is_qc=False)
-    assert labels_fingerprint(project_id=project.pk).value == before
+    assert labels_fingerprint(project_id=project.pk).value not in (before, flagged)
     assert _report_labels(project) == 8
+
+
+def test_qc_sets_with_equal_label_counts_and_trace_id_sums_have_distinct_fingerprints(project):
+    """Traces t, t+1, t+2 with 2, 4, 2 labels: QC {t, t+2} and QC {t+1} both put 4 labels
+    with trace ids summing to 4t + 4 on QC traces, yet leave different labels to agreement."""
+    ann, bob = annotators(project, "ann", "bob")
+    first = trace_with_labels(project, {ann: ["positive"], bob: ["positive"]})
+    middle = trace_with_labels(
+        project, {ann: ["positive", "negative"], bob: ["positive", "neutral"]}
+    )
+    last = trace_with_labels(project, {ann: ["negative"], bob: ["neutral"]})
+    assert [middle.pk, last.pk] == [first.pk + 1, first.pk + 2]
+    _gold(project, first, ["positive"])
+    _gold(project, middle, ["positive", "positive"])
+    _gold(project, last, ["positive"])
+    trace_qc_set(trace=first, is_qc=True)
+    trace_qc_set(trace=last, is_qc=True)
+    outer = labels_fingerprint(project_id=project.pk).value
+    assert _report_labels(project) == 4
+    trace_qc_set(trace=first, is_qc=False)
+    trace_qc_set(trace=last, is_qc=False)
+    trace_qc_set(trace=middle, is_qc=True)
+    assert labels_fingerprint(project_id=project.pk).value != outer
+    assert _report_labels(project) == 4
+    report = agreement_report_get_or_schedule(
+        project=project, params=AgreementParams(), schedule=lambda _: None
+    )
+    assert report.result["n_traces"] == 2
+
+
+def test_an_unchanged_qc_flag_keeps_the_fingerprint(project):
+    ann, bob = annotators(project, "ann", "bob")
+    trace = trace_with_labels(project, {ann: ["positive"], bob: ["positive"]})
+    _gold(project, trace, ["positive"])
+    before = labels_fingerprint(project_id=project.pk).value
+    trace_qc_set(trace=trace, is_qc=False)
+    assert labels_fingerprint(project_id=project.pk).value == before
+
+
+def test_weekly_submissions_leave_qc_traces_out_like_weekly_labels(project):
+    """labels_made leaves QC traces out: so does traces_submitted of the same week."""
+    ann, bob = annotators(project, "ann", "bob")
+    plain = trace_with_labels(project, {ann: ["positive"], bob: ["positive"]})
+    qc = trace_with_labels(project, {ann: ["positive"], bob: ["negative"]})
+    now = timezone.now()
+    for trace in (plain, qc):
+        for user in (ann, bob):
+            Assignment.objects.create(trace=trace, annotator=user, submitted_at=now,
+                                      state=Assignment.State.SUBMITTED)
+    _gold(project, qc, ["positive"])
+    trace_qc_set(trace=qc, is_qc=True)
+    [week] = weekly_trend_rows_for_project(project_id=project.pk)
+    assert (week["labels_made"], week["traces_submitted"]) == (2, 2)
 
 
 def test_weekly_trend_leaves_qc_traces_out(project):

@@ -177,6 +177,88 @@ def test_large_project_shows_computing_then_stale_figures_while_recomputing(
     assert "data-poll-url=" in html
 
 
+def _fail_dashboard_report(client, url, monkeypatch, callbacks_capture) -> None:
+    with callbacks_capture(execute=False) as queued:
+        client.get(url)
+    monkeypatch.setattr(agreement_service, "agreement_report", _broken)
+    with pytest.raises(RuntimeError):
+        queued[0]()  # the worker's task fails
+    monkeypatch.undo()
+
+
+def _broken(*args, **kwargs):
+    raise RuntimeError("out of <memory>")
+
+
+def test_failed_report_shows_its_error_and_stops_polling(
+    project, lead, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A report whose task failed, labels unchanged: the page shows the error (escaped), no
+    spinner and no poll URL, and queues no new task."""
+    _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    _fail_dashboard_report(client, url, monkeypatch, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        html = client.get(url).content.decode()
+    assert queued == []
+    assert 'data-testid="agreement-failed"' in html
+    assert "RuntimeError: out of &lt;memory&gt;" in html
+    assert 'data-testid="computing"' not in html and "data-poll-url=" not in html
+    assert AgreementReport.objects.get(project=project).state == AgreementReport.State.FAILED
+
+
+def test_failed_recomputation_shows_the_error_above_the_earlier_figures(
+    project, lead, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.get(url)
+    queued[0]()
+    step_labels_set(trace=project.traces.first(), annotator=people[0],
+                    labels=[LabelInput(0, "negative")])
+    _fail_dashboard_report(client, url, monkeypatch, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        html = client.get(url).content.decode()
+    assert queued == []
+    assert 'data-testid="agreement-failed"' in html and "out of &lt;memory&gt;" in html
+    assert 'data-testid="figure-fleiss_kappa"' in html and "data-poll-url=" not in html
+
+
+def test_dashboard_report_follows_submissions_that_change_no_label(
+    project, lead, settings, django_capture_on_commit_callbacks
+):
+    """Submitting a trace changes no label, yet the weekly traces_submitted stored with the
+    report must move: the report's fingerprint includes the submitted assignments."""
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    client = _client(lead)
+    url = reverse("lead:dashboard", args=[project.slug])
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        client.get(url)
+    queued[0]()
+    report = AgreementReport.objects.get(project=project)
+    assert sum(w["traces_submitted"] for w in report.result["weekly"]) == 4
+    trace = TraceFactory(project=project, steps=1)
+    for person in people:
+        step_labels_set(trace=trace, annotator=person, labels=[LabelInput(0, "positive")])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(url)
+    for person in people:
+        Assignment.objects.create(trace=trace, annotator=person, submitted_at=timezone.now(),
+                                  state=Assignment.State.SUBMITTED)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        html = client.get(url).content.decode()
+    assert len(queued) == 1 and 'data-testid="stale"' in html
+    queued[0]()
+    report.refresh_from_db()
+    assert sum(w["traces_submitted"] for w in report.result["weekly"]) == 6
+
+
 def test_csv_quotes_usernames_a_spreadsheet_would_run(project, lead):
     person = UserFactory(username="=cmd")
     trace = TraceFactory(project=project, steps=1)
@@ -274,9 +356,10 @@ def test_agreement_api_returns_the_weekly_trend_only_when_asked(project, lead):
 
 
 # Tables each chart's CSV may read beyond the session, user, project and membership: the
-# report's charts read the labels fingerprint and the report, and nothing of the others'.
-_REPORT = {"labeling_steplabel", "labeling_goldlabel", "labeling_trace",
-           "labeling_agreementreport"}
+# report's charts read the report's fingerprint (labels, the project's QC revision, submitted
+# assignments) and the report, and nothing of the others'.
+_FINGERPRINT = {"labeling_steplabel", "labeling_goldlabel", "labeling_trace", "labeling_project"}
+_REPORT = _FINGERPRINT | {"labeling_assignment", "labeling_agreementreport"}
 CSV_READS = {
     "headline": _REPORT,
     "confusion": _REPORT,
@@ -284,7 +367,7 @@ CSV_READS = {
     "weekly": _REPORT,
     "annotators": _REPORT | {"labeling_assignment", "labeling_user", "labeling_step"},
     "progress": {"labeling_trace", "labeling_assignment", "labeling_goldlabel"},
-    "daily": {"labeling_steplabel", "labeling_goldlabel", "labeling_trace", "labeling_user"},
+    "daily": _FINGERPRINT | {"labeling_user"},
 }
 
 

@@ -1,12 +1,14 @@
 """GET /api/projects/<slug>/agreement/: roles, JSON, filters, cache, background computation."""
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
-from labeling.models import AgreementReport, Membership
+from labeling.models import AgreementReport, Membership, User
 from labeling.services import agreement as agreement_service
 from labeling.services.labels import LabelInput, step_labels_set
 from labeling.services.projects import membership_set, source_annotator_get_or_create
@@ -187,23 +189,62 @@ def test_large_project_is_computed_by_the_task(
     assert response.json()["n_labels"] == 10
 
 
-def test_failed_task_stores_the_error_and_is_retried_on_the_next_request(
-    labeled, lead_client, settings, django_capture_on_commit_callbacks, monkeypatch
-):
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 5
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+def _fail_once(lead_client, callbacks_capture, monkeypatch) -> int:
+    """Schedule the report, run its task with the computation broken; return the report id."""
+    with callbacks_capture(execute=False) as callbacks:
         report_id = lead_client.get(URL).json()["report_id"]
-    monkeypatch.setattr(agreement_service, "agreement_report", broken)
+    monkeypatch.setattr(agreement_service, "agreement_report", _broken)
     with pytest.raises(RuntimeError):
         callbacks[0]()
+    monkeypatch.undo()
+    return report_id
+
+
+def _broken(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def test_failed_report_is_shown_not_requeued_while_labels_are_unchanged(
+    labeled, lead_client, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """A failure stays visible (state failed, the error in detail) and queues no new task on
+    each read: the dashboard's poll would otherwise re-queue the failing task forever."""
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 5
+    report_id = _fail_once(lead_client, django_capture_on_commit_callbacks, monkeypatch)
     report = AgreementReport.objects.get(pk=report_id)
     assert report.state == AgreementReport.State.FAILED
     assert "boom" in report.error
-    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = lead_client.get(URL)
+    assert response.status_code == 202
+    assert response.json()["state"] == "failed"
+    assert "boom" in response.json()["detail"]
+    assert queued == []
+    assert AgreementReport.objects.get(pk=report_id).state == AgreementReport.State.FAILED
+
+
+def test_failed_report_is_retried_after_the_back_off(
+    labeled, lead_client, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 5
+    report_id = _fail_once(lead_client, django_capture_on_commit_callbacks, monkeypatch)
+    AgreementReport.objects.filter(pk=report_id).update(
+        finished_at=timezone.now() - agreement_service.RETRY_FAILED_AFTER - timedelta(seconds=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lead_client.get(URL).status_code == 202
+    assert AgreementReport.objects.get(pk=report_id).state == AgreementReport.State.SUCCEEDED
+
+
+def test_failed_report_is_retried_when_labels_change(
+    labeled, lead_client, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 5
+    report_id = _fail_once(lead_client, django_capture_on_commit_callbacks, monkeypatch)
+    ann = User.objects.get(username="ann")
+    trace = labeled.traces.order_by("id").first()
+    step_labels_set(trace=trace, annotator=ann,
+                    labels=[LabelInput(step_index=0, category_key="neutral")])
     with django_capture_on_commit_callbacks(execute=True):
         assert lead_client.get(URL).status_code == 202
     assert AgreementReport.objects.get(pk=report_id).state == AgreementReport.State.SUCCEEDED

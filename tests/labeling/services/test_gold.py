@@ -303,3 +303,31 @@ def test_labels_newer_than_the_packing_bounds_are_left_out_not_misread(project, 
         label(TraceFactory(project=project, steps=2), b, "neutral", "neutral")
     read = adjudication._label_columns(StepLabel.objects.filter(trace__project=project), scope)
     assert sorted(map(tuple, read.tolist())) == before
+
+
+def test_bulk_gold_never_sees_a_partial_label_set_when_a_label_passes_the_bounds(
+    project, annotators, lead, monkeypatch
+):
+    """A third label moved to a category created after the bounds query would be left out of
+    the packed read, and two agreeing labels would look unanimous: the bulk action, which no
+    refresh corrects, reads the labels again unpacked instead."""
+    from labeling.models import Category, StepLabel
+    from labeling.selectors import adjudication
+    from labeling.services.gold import gold_labels_from_unanimous
+
+    a, b, c = annotators
+    trace = TraceFactory(project=project, steps=1)
+    for user in (a, b, c):
+        label(trace, user, "positive")
+    scope = adjudication._label_scope(project, None)
+    assert scope.is_packed
+    newest = Category.objects.order_by("-id").first()
+    late = Category.objects.create(
+        version=project.taxonomy_version, key="late", name="Late", polarity=-1,
+        position=newest.position + 1, hotkey="9",
+    )
+    StepLabel.objects.filter(trace=trace, annotator=c).update(category=late, polarity=-1)
+    monkeypatch.setattr(adjudication, "_label_scope", lambda *args: scope)
+    assert unanimous_steps_for_project(project=project) == []
+    assert gold_labels_from_unanimous(project=project, decided_by=lead) == 0
+    assert not GoldLabel.objects.exists()

@@ -153,3 +153,14 @@ def test_two_concurrent_saves_of_the_same_step_keep_one_label_and_both_changes()
         assert [action for action, _ in history] == ["created", "updated"], round_
         # The stored label is the last change recorded.
         assert history[-1][1] == label.polarity
+
+
+def test_each_change_bumps_the_label_revision_and_a_repeat_does_not(
+    project, annotator, trace, assignment
+):
+    """The labels fingerprint sums revisions: the one-statement save must bump them too."""
+    _save(project, annotator, trace, [LabelInput(0, "positive")])
+    _save(project, annotator, trace, [LabelInput(0, "negative")])
+    _save(project, annotator, trace, [LabelInput(0, "negative")])
+    _save(project, annotator, trace, [LabelInput(0, "negative", rationale="why")])
+    assert StepLabel.objects.get(annotator=annotator).revision == 2

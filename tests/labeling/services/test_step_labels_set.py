@@ -4,7 +4,7 @@ import pytest
 from labeling.errors import LabelNotInTaxonomy
 from labeling.models import StepLabel, StepLabelChange
 from labeling.services.labels import LabelInput, step_label_delete, step_labels_set
-from tests.labeling.factories import TraceFactory
+from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +38,16 @@ def test_unknown_category_is_refused_and_nothing_is_written(project, annotator):
             labels=[LabelInput(0, "positive"), LabelInput(1, "nonsense")],
         )
     assert not StepLabel.objects.exists()
+
+
+def test_each_change_bumps_the_label_revision_and_a_repeat_does_not(project):
+    """The labels fingerprint sums revisions, one per update (single and bulk update paths)."""
+    trace, user = TraceFactory(project=project, steps=2), UserFactory()
+    step_labels_set(trace=trace, annotator=user,
+                    labels=[LabelInput(0, "positive"), LabelInput(1, "positive")])
+    step_labels_set(trace=trace, annotator=user, labels=[LabelInput(0, "negative")])
+    step_labels_set(trace=trace, annotator=user, labels=[LabelInput(0, "negative")])
+    step_labels_set(trace=trace, annotator=user,
+                    labels=[LabelInput(0, "neutral"), LabelInput(1, "negative")])
+    revisions = dict(StepLabel.objects.values_list("step__index", "revision"))
+    assert revisions == {0: 2, 1: 1}
