@@ -33,6 +33,11 @@ const Lead = (() => {
     return node;
   }
 
+  /* The page's elements by id, under the names given: byIds({ form: "settings-form" }).form. */
+  function byIds(names) {
+    return Object.fromEntries(Object.entries(names).map(([name, id]) => [name, document.getElementById(id)]));
+  }
+
   let toastTimer = null;
   function toast(message, kind) {
     const t = document.getElementById("toast");
@@ -49,6 +54,19 @@ const Lead = (() => {
     return Object.entries(data).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : JSON.stringify(v)}`).join("; ");
   }
 
+  /* A form's API error in its [data-error] box, with the first field it names marked invalid. */
+  function showFormError(form, res) {
+    clearFormError(form);
+    form.querySelector("[data-error]").textContent = errorText(res.data);
+    const names = res.data ? [res.data.field, ...Object.keys(res.data)] : [];
+    for (const n of names) if (n && form.elements[n] && form.elements[n].classList) { form.elements[n].classList.add("invalid"); break; }
+  }
+
+  function clearFormError(form) {
+    form.querySelector("[data-error]").textContent = "";
+    form.querySelectorAll(".invalid").forEach(x => x.classList.remove("invalid"));
+  }
+
   /* A time as the server's templates write it with Django's date "j M H:i" ("27 Nov 01:35"),
      in the server's time zone (the page passes it), so a value set from the keyboard reads
      the same as after a reload. */
@@ -61,5 +79,5 @@ const Lead = (() => {
 
   const POLARITY = { "1": { icon: "✓", word: "positive" }, "0": { icon: "~", word: "neutral" }, "-1": { icon: "✗", word: "negative" } };
 
-  return { api, el, toast, errorText, shortTime, POLARITY };
+  return { api, el, byIds, toast, errorText, showFormError, clearFormError, shortTime, POLARITY };
 })();

@@ -1,7 +1,7 @@
 /* Members page: add, create, change role and remove through the lead API. */
 "use strict";
 (() => {
-  const { api, toast, errorText } = Lead;
+  const { api, toast, errorText, showFormError, clearFormError } = Lead;
   const root = document.getElementById("members-app");
   const detailUrl = id => root.dataset.detailApi.replace(/\/0\/$/, `/${id}/`);
 
@@ -16,15 +16,9 @@
     form.addEventListener("submit", async e => {
       e.preventDefault();
       const body = Object.fromEntries(new FormData(form).entries());
-      const box = form.querySelector("[data-error]");
-      form.querySelectorAll(".invalid").forEach(x => x.classList.remove("invalid"));
+      clearFormError(form);
       const res = await api("POST", url, body);
-      if (!res.ok) {
-        box.textContent = errorText(res.data);
-        const fieldName = res.data && (res.data.field || Object.keys(res.data).find(k => form.elements[k]));
-        if (fieldName && form.elements[fieldName]) form.elements[fieldName].classList.add("invalid");
-        return;
-      }
+      if (!res.ok) return showFormError(form, res);
       reloadWith(`${res.data.username} added as ${res.data.role}`);
     });
   }

@@ -1,7 +1,7 @@
 /* Project setup: settings with a live guidelines preview, new-project form, trace import. */
 "use strict";
 (() => {
-  const { api, el, toast, errorText } = Lead;
+  const { api, el, byIds, toast, errorText, showFormError, clearFormError } = Lead;
 
   function settingsFrom(form) {
     const f = form.elements;
@@ -19,20 +19,10 @@
     return data;
   }
 
-  function showFormError(form, res) {
-    const box = form.querySelector("[data-error]");
-    box.textContent = errorText(res.data);
-    form.querySelectorAll(".invalid").forEach(x => x.classList.remove("invalid"));
-    const names = res.data ? [res.data.field, ...Object.keys(res.data)] : [];
-    for (const n of names) if (n && form.elements[n] && form.elements[n].classList) { form.elements[n].classList.add("invalid"); break; }
-  }
-
   /* ---- settings page ---- */
   const app = document.getElementById("settings-app");
   if (app) {
-    const form = document.getElementById("settings-form");
-    const textarea = document.getElementById("guidelines");
-    const preview = document.getElementById("guidelines-preview");
+    const { form, textarea, preview } = byIds({ form: "settings-form", textarea: "guidelines", preview: "guidelines-preview" });
     let timer = null, seq = 0;
     textarea.addEventListener("input", () => {
       clearTimeout(timer);
@@ -51,20 +41,16 @@
       e.preventDefault();
       const res = await api("PATCH", app.dataset.settingsApi, settingsFrom(form));
       if (!res.ok) { showFormError(form, res); return toast("Not saved: " + errorText(res.data), "error"); }
-      form.querySelector("[data-error]").textContent = "";
-      form.querySelectorAll(".invalid").forEach(x => x.classList.remove("invalid"));
+      clearFormError(form);
       document.getElementById("settings-status").textContent = "Saved just now";
       toast("Settings saved");
     });
 
     /* import */
-    const importForm = document.getElementById("import-form");
-    const fileInput = document.getElementById("import-file");
-    const format = document.getElementById("import-format");
-    const splitter = document.getElementById("import-splitter");
-    const regexWrap = document.getElementById("regex-wrap");
-    const dz = document.getElementById("dropzone");
-    const importError = document.getElementById("import-error");
+    const { importForm, fileInput, format, splitter, regexWrap, dz, importError } = byIds({
+      importForm: "import-form", fileInput: "import-file", format: "import-format", splitter: "import-splitter",
+      regexWrap: "regex-wrap", dz: "dropzone", importError: "import-error",
+    });
     const syncSplitter = () => {
       const text = format.value === "text" || format.value === "auto";
       splitter.disabled = !text;
@@ -86,12 +72,10 @@
     ["dragleave", "drop"].forEach(t => dz.addEventListener(t, () => dz.classList.remove("over")));
     dz.addEventListener("drop", e => { e.preventDefault(); fileInput.files = e.dataTransfer.files; fileInput.dispatchEvent(new Event("change")); });
 
-    const progress = document.getElementById("import-progress");
-    const fill = document.getElementById("progress-fill");
-    const bar = document.getElementById("progress-bar");
-    const stateEl = document.getElementById("import-state");
-    const linesEl = document.getElementById("import-lines");
-    const resultEl = document.getElementById("import-result");
+    const { progress, fill, bar, stateEl, linesEl, resultEl } = byIds({
+      progress: "import-progress", fill: "progress-fill", bar: "progress-bar",
+      stateEl: "import-state", linesEl: "import-lines", resultEl: "import-result",
+    });
 
     function errorsTable(errors) {
       return el("div", { class: "errors-box", dataset: { testid: "import-errors" } },
