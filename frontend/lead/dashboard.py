@@ -14,7 +14,7 @@ from django.urls import reverse
 from frontend.lead import charts
 from frontend.lead.access import lead_or_researcher_page
 from frontend.lead.charts import Table, fmt
-from labeling.models import AgreementReport, Membership, Project
+from labeling.models import AgreementReport, Project
 from labeling.selectors.agreement import LabelsFingerprint, labels_fingerprint
 from labeling.selectors.dashboard import (
     annotator_work_for_project,
@@ -51,6 +51,7 @@ STATE_LABELS = {
     "unassigned": "Unassigned", "partly_labeled": "Partly labeled",
     "fully_labeled": "Fully labeled", "adjudicated": "Adjudicated", "qc": "QC traces",
 }
+_HEADLINE_NAMES = frozenset(name for name, _, _ in HEADLINE)
 
 
 def _figure(result: dict[str, Any], name: str) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def _headline(result: dict[str, Any]) -> tuple[list[dict], Table]:
             "ci": (f"{fmt(f['ci_low'])} – {fmt(f['ci_high'])}"
                    if f.get("ci_low") is not None else ""),
             "reason": f.get("reason", "") or f.get("ci_reason", ""),
-            "is_headline": name in dict((h[0], 1) for h in HEADLINE),
+            "is_headline": name in _HEADLINE_NAMES,
         })
     return cards, table
 
@@ -269,8 +270,7 @@ def dashboard(request: HttpRequest, project: Project) -> HttpResponse:
     response = render(request, "frontend/lead/dashboard.html", {
         **ctx, "project": project, "lead_tab": "dashboard", "is_pending": pending,
         "is_failed": is_failed, "retry_minutes": int(RETRY_FAILED_AFTER.total_seconds() // 60),
-        "poll_url": poll_url, "is_lead": request.project_role == Membership.Role.LEAD,
-        "viewer_role": request.project_role,
+        "poll_url": poll_url,
         "csv_url": reverse("lead:dashboard-csv", kwargs={"slug": project.slug}),
     })
     response["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
