@@ -15,12 +15,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def trace(project):
+    """Eight steps (the conftest's default has four); `assignment` comes from the conftest."""
     return TraceFactory(project=project, steps=8)
-
-
-@pytest.fixture
-def assignment(project, annotator, trace):
-    return assignment_next_for_annotator(project=project, annotator=annotator)
 
 
 def _label_url(project, trace, index=None):
