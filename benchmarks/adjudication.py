@@ -13,56 +13,32 @@ each request (the steady state while annotators work: only touched traces are re
 """
 import argparse
 import hashlib
-import io
 import os
 import random
 import statistics
 import time
 from datetime import UTC, datetime
 
+from benchmarks._common import (
+    STEPLABEL_COLUMNS,
+    copy_rows,
+    drop_database,
+    process_cpu_seconds,
+    recreate_database,
+)
+
 DB_NAME = "bench_adjudication"
 TARGET_MS = 200.0
 
 
 def _cpu_seconds(pid: int) -> float:
-    """Return the CPU time a local process has used (user + system), from /proc.
-
-    Wall times on a busy machine include waiting for a core; CPU time per request (this
-    process plus its PostgreSQL backend) is what the page costs when a core is free.
-    """
+    """CPU time of a local process (0 once it is gone): per request, this process plus its
+    PostgreSQL backend is what the page costs when a core is free."""
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return process_cpu_seconds(pid)
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-
-def _admin_connection(server: str):
-    import psycopg
-
-    return psycopg.connect(f"{server}/postgres", autocommit=True)
-
-
-def _recreate(server: str) -> None:
-    with _admin_connection(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _drop(server: str) -> None:
-    with _admin_connection(server) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
-def _copy(cursor, table: str, columns: list[str], rows) -> None:
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join("\\N" if v is None else str(v) for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        while chunk := buffer.read(1 << 20):
-            copy.write(chunk)
 
 
 def _fill(n_traces: int, n_annotators: int, n_labels: int, seed: int) -> tuple[object, str]:
@@ -98,7 +74,7 @@ def _fill(n_traces: int, n_annotators: int, n_labels: int, seed: int) -> tuple[o
     )
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        _copy(raw, Step._meta.db_table, ["trace_id", "index", "text"],
+        copy_rows(raw, Step._meta.db_table, ["trace_id", "index", "text"],
               ((t.pk, i, f"Step {i + 1} of trace {t.pk}") for t in traces
                for i in range(steps_per_trace)))
         cursor.execute(
@@ -123,9 +99,7 @@ def _fill(n_traces: int, n_annotators: int, n_labels: int, seed: int) -> tuple[o
                         yield (step_id, trace.pk, user.pk, category[0], category[1], "", "f",
                                now, now)
 
-        _copy(raw, StepLabel._meta.db_table,
-              ["step_id", "trace_id", "annotator_id", "category_id", "polarity", "rationale",
-               "is_unsure", "created_at", "updated_at"], labels())
+        copy_rows(raw, StepLabel._meta.db_table, STEPLABEL_COLUMNS, labels())
         cursor.execute("ANALYZE")
     return project, lead
 
@@ -141,7 +115,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args(argv)
 
-    _recreate(args.server)
+    recreate_database(f"{args.server}/postgres", DB_NAME)
     os.environ["DATABASE_URL"] = f"{args.server}/{DB_NAME}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
     import django
@@ -213,4 +187,4 @@ def main(argv: list[str]) -> None:
     finally:
         connections.close_all()
         if not args.keep:
-            _drop(args.server)
+            drop_database(f"{args.server}/postgres", DB_NAME)

@@ -19,6 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import (
+    STEP_COLUMNS,
+    STEPLABEL_COLUMNS,
+    TRACE_COLUMNS,
+    copy_tsv,
+    drop_database,
+    process_cpu_seconds,
+    recreate_database,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_agreement"
 SIZES = (300_000, 1_000_002)  # 100,000 and 333,334 steps, 3 annotators each
@@ -127,13 +137,6 @@ def _admin_url(base: str) -> str:
     return f"{base.rstrip('/')}/postgres"
 
 
-def _copy(cursor, table: str, columns: list[str], rows: io.StringIO) -> None:
-    rows.seek(0)
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        while chunk := rows.read(1 << 20):
-            copy.write(chunk)
-
-
 def _load_project(slug: str, n_labels: int, id_offset: int) -> None:
     """Create a project with the default taxonomy and COPY traces, steps and labels into it."""
     from django.db import connection
@@ -178,26 +181,15 @@ def _load_project(slug: str, n_labels: int, id_offset: int) -> None:
         # Generated rows are consistent by construction: skip the per-row foreign-key
         # triggers during the load (needs a superuser, as the local postgres role is).
         cursor.execute("SET session_replication_role = replica")
-        _copy(raw, "labeling_trace", [
-            "id", "project_id", "external_id", "problem", "final_answer", "ground_truth_answer",
-            "is_outcome_correct", "generator", "metadata", "source_format", "content_hash",
-            "step_count", "is_qc", "import_job_id", "created_at"], traces)
-        _copy(raw, "labeling_step", ["id", "trace_id", "index", "text"], steps)
-        _copy(raw, "labeling_steplabel", [
-            "step_id", "trace_id", "annotator_id", "category_id", "polarity", "rationale",
-            "is_unsure", "created_at", "updated_at"], labels)
+        copy_tsv(raw, "labeling_trace", TRACE_COLUMNS, traces)
+        copy_tsv(raw, "labeling_step", STEP_COLUMNS, steps)
+        copy_tsv(raw, "labeling_steplabel", STEPLABEL_COLUMNS, labels)
         cursor.execute("SET session_replication_role = DEFAULT")
     # As autovacuum would on a live server: set hint bits and the visibility map, so the
     # timed runs do not pay for the bulk load's first read.
     with connection.cursor() as cursor:
         for table in ("labeling_trace", "labeling_step", "labeling_steplabel"):
             cursor.execute(f"VACUUM ANALYZE {table}")
-
-
-def _backend_cpu(pid: int) -> float:
-    """Return CPU seconds used so far by a PostgreSQL backend process (same machine)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _breakdown(slug: str) -> float:
@@ -221,7 +213,7 @@ def _breakdown(slug: str) -> float:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     try:
-        server0 = _backend_cpu(backend)
+        server0 = process_cpu_seconds(backend)
     except OSError:  # PostgreSQL on another machine
         server0 = None
     c0, t0 = time.process_time(), time.perf_counter()
@@ -229,7 +221,7 @@ def _breakdown(slug: str) -> float:
     t1 = time.perf_counter()
     table = label_arrays_for_project(project_id=project.pk, filters=AgreementFilters())
     c2, t2 = time.process_time(), time.perf_counter()
-    server = _backend_cpu(backend) - server0 if server0 is not None else float("nan")
+    server = process_cpu_seconds(backend) - server0 if server0 is not None else float("nan")
     agreement_report(table)
     c3, t3 = time.process_time(), time.perf_counter()
     print(f"      breakdown (wall): fingerprint {t1 - t0:.3f} s, labels from PostgreSQL to "
@@ -240,13 +232,10 @@ def _breakdown(slug: str) -> float:
 
 
 def bench_database(pg: str, keep: bool) -> None:
-    import psycopg
 
     url = f"{pg.rstrip('/')}/{DB_NAME}"
     print(f"Whole command from PostgreSQL ({url})")
-    with psycopg.connect(_admin_url(pg), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-        admin.execute(f"CREATE DATABASE {DB_NAME}")
+    recreate_database(_admin_url(pg), DB_NAME)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "annotator.settings"}
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env,
@@ -285,8 +274,7 @@ def bench_database(pg: str, keep: bool) -> None:
 
         connections.close_all()
         if not keep:
-            with psycopg.connect(_admin_url(pg), autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
+            drop_database(_admin_url(pg), DB_NAME)
 
 
 def main(argv: list[str]) -> None:

@@ -23,6 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import (
+    STEP_COLUMNS,
+    STEPLABEL_COLUMNS,
+    TRACE_COLUMNS,
+    copy_tsv,
+    drop_database,
+    process_cpu_seconds,
+    recreate_database,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_dashboard"
 N_TRACES = 10_000
@@ -31,13 +41,6 @@ N_ANNOTATORS = 20
 PER_TRACE = 2  # annotators per trace: 10,000 x 10 x 2 = 200,000 labels
 N_QC = 100
 TARGET = 1.0
-
-
-def _copy(cursor, table: str, columns: list[str], rows: io.StringIO) -> None:
-    rows.seek(0)
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        while chunk := rows.read(1 << 20):
-            copy.write(chunk)
 
 
 def _load(slug: str) -> None:
@@ -92,28 +95,18 @@ def _load(slug: str) -> None:
     with connection.cursor() as cursor:
         raw = cursor.cursor
         cursor.execute("SET session_replication_role = replica")
-        _copy(raw, "labeling_trace", [
-            "id", "project_id", "external_id", "problem", "final_answer", "ground_truth_answer",
-            "is_outcome_correct", "generator", "metadata", "source_format", "content_hash",
-            "step_count", "is_qc", "import_job_id", "created_at"], traces)
-        _copy(raw, "labeling_step", ["id", "trace_id", "index", "text"], steps)
-        _copy(raw, "labeling_assignment", [
+        copy_tsv(raw, "labeling_trace", TRACE_COLUMNS, traces)
+        copy_tsv(raw, "labeling_step", STEP_COLUMNS, steps)
+        copy_tsv(raw, "labeling_assignment", [
             "trace_id", "annotator_id", "state", "skip_reason", "skip_note", "seconds_spent",
             "created_at", "started_at", "submitted_at", "updated_at"], assignments)
-        _copy(raw, "labeling_steplabel", [
-            "step_id", "trace_id", "annotator_id", "category_id", "polarity", "rationale",
-            "is_unsure", "created_at", "updated_at"], labels)
-        _copy(raw, "labeling_goldlabel", [
+        copy_tsv(raw, "labeling_steplabel", STEPLABEL_COLUMNS, labels)
+        copy_tsv(raw, "labeling_goldlabel", [
             "step_id", "trace_id", "category_id", "polarity", "method", "decided_by_id",
             "decided_at", "note"], gold)
         cursor.execute("SET session_replication_role = DEFAULT")
         for table in ("trace", "step", "assignment", "steplabel", "goldlabel"):
             cursor.execute(f"VACUUM ANALYZE labeling_{table}")
-
-
-def _backend_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _time_page(client, url: str, label: str) -> None:
@@ -124,13 +117,13 @@ def _time_page(client, url: str, label: str) -> None:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
     try:
-        server0 = _backend_cpu(backend)
+        server0 = process_cpu_seconds(backend)
     except OSError:
         server0 = None
     c0, t0 = time.process_time(), time.perf_counter()
     response = client.get(url)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    pg_cpu = _backend_cpu(backend) - server0 if server0 is not None else float("nan")
+    pg_cpu = process_cpu_seconds(backend) - server0 if server0 is not None else float("nan")
     timing = response.get("Server-Timing", "")
     verdict = "OK" if wall <= TARGET else "OVER"
     print(f"  {label:<52} {wall:6.3f} s wall  [{verdict} vs {TARGET:.0f} s]  "
@@ -146,14 +139,11 @@ def main(argv: list[str]) -> None:
                         help="PostgreSQL server URL without a database name.")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    import psycopg
 
     admin_url = f"{args.pg.rstrip('/')}/postgres"
     db_name = args.db
     url = f"{args.pg.rstrip('/')}/{db_name}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {db_name}")
-        admin.execute(f"CREATE DATABASE {db_name}")
+    recreate_database(admin_url, db_name)
     # The report above the async threshold goes to a Celery worker: queue it (memory broker,
     # nobody consumes it) instead of computing it eagerly inside the timed request.
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "annotator.settings",
@@ -207,5 +197,4 @@ def main(argv: list[str]) -> None:
 
         connections.close_all()
         if not args.keep_db:
-            with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {db_name}")
+            drop_database(admin_url, db_name)

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks._common import drop_database, recreate_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "bench_exports"
 SLUG = "bench-exports"
@@ -51,21 +53,8 @@ def _admin_url(base: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
-def _recreate_database(base_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_admin_url(base_url, "postgres").replace("postgres://", "postgresql://"),
-                         autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _drop_database(base_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_admin_url(base_url, "postgres").replace("postgres://", "postgresql://"),
-                         autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+def _server_conninfo(base_url: str) -> str:
+    return _admin_url(base_url, "postgres").replace("postgres://", "postgresql://")
 
 
 def _load(traces: int, steps: int, annotators: int) -> int:
@@ -176,7 +165,7 @@ def main(argv: list[str]) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "annotator.settings")
     sys.path.insert(0, str(ROOT))
-    _recreate_database(base)
+    recreate_database(_server_conninfo(base), DB_NAME)
     try:
         project_id = _load(args.traces, args.steps, args.annotators)
         floor, floor_bytes = _floor_seconds(project_id, [FLOOR_SQL])
@@ -220,4 +209,4 @@ def main(argv: list[str]) -> None:
 
         connection.close()
         if not args.keep:
-            _drop_database(base)
+            drop_database(_server_conninfo(base), DB_NAME)

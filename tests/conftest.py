@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from annotator.celery import app as celery_app
@@ -37,6 +38,21 @@ def _celery_mode(request):
 def _media_root(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EXPORT_ROOT = tmp_path / "media" / "exports"
+
+
+@pytest.fixture
+def empty_cache():
+    """Start and end with an empty cache: ids repeat across tests on SQLite, and the adjudication
+    ranking, agreement trends and reports are cached by ids."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """For tests that create many users and never log in with a password."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

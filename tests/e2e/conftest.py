@@ -10,13 +10,12 @@ import pytest
 
 # The lead-tools journeys' fixtures, registered here so that test modules need not import them
 # (an imported fixture used as a parameter is a redefinition to ruff's F811).
-from tests.e2e.lead_fixtures import lead_browser, page_as  # noqa: F401
+from tests.e2e.lead_fixtures import ARTIFACTS, page_as  # noqa: F401
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from
 # such a thread unless told that this is deliberate (test set-up only, never in production).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 

@@ -1,8 +1,8 @@
-"""Browser fixtures of the lead-tools journeys: a Chromium page logged in as a given user.
+"""Browser fixtures of the lead-tools journeys: a Chromium page logged in as a given user, on the
+session's browser (the `browser` fixture of tests/e2e/conftest.py, which skips or fails without one).
 
 Registered by tests/e2e/conftest.py, which belongs to another suite; test_lead_*.py import `screenshot`.
 """
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,36 +10,10 @@ import pytest
 from django.test import Client
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture
-def lead_browser() -> Iterator[object]:
-    """Launch the system Chromium; fail (not skip) when missing and REQUIRE_BROWSER=1."""
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are fine.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-    required = os.environ.get("REQUIRE_BROWSER") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            pytest.fail("REQUIRE_BROWSER=1 but playwright is not installed")
-        pytest.skip("playwright is not installed")
-    if not Path(executable).exists():
-        if required:
-            pytest.fail(f"REQUIRE_BROWSER=1 but no Chromium at {executable}")
-        pytest.skip(f"no Chromium at {executable}")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page_as(lead_browser, live_server) -> Iterator[Callable[[object], object]]:
+def page_as(browser, live_server) -> Iterator[Callable[[object], object]]:
     """Return a function opening a page (1280x800 and the machine's time zone unless told) with
     the given user logged in."""
     from django.core.cache import cache
@@ -50,7 +24,7 @@ def page_as(lead_browser, live_server) -> Iterator[Callable[[object], object]]:
     def open_as(user, width: int = 1280, height: int = 800, timezone_id: str | None = None):
         client = Client()
         client.force_login(user)
-        context = lead_browser.new_context(
+        context = browser.new_context(
             viewport={"width": width, "height": height}, timezone_id=timezone_id,
         )
         context.add_cookies([{

@@ -10,12 +10,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "lead"
 
 
-def test_lead_imports_a_file_and_sees_the_result(page_as, live_server, project, lead):
-    page = page_as(lead)
+def _upload(page, live_server, project, name: str):
+    """On the lead page, import fixtures/lead/<name> in the native format."""
     page.goto(f"{live_server.url}/projects/{project.slug}/lead/")
-    page.get_by_test_id("import-file").set_input_files(str(FIXTURES / "traces_ok.jsonl"))
+    page.get_by_test_id("import-file").set_input_files(str(FIXTURES / name))
     page.get_by_test_id("import-format").select_option("native")
     page.get_by_test_id("import-submit").click()
+    return page
+
+
+def test_lead_imports_a_file_and_sees_the_result(page_as, live_server, project, lead):
+    page = _upload(page_as(lead), live_server, project, "traces_ok.jsonl")
     page.get_by_test_id("import-result").wait_for(timeout=30_000)
     # The recent imports list it without a reload.
     history = page.get_by_test_id("import-history").locator("li")
@@ -26,11 +31,7 @@ def test_lead_imports_a_file_and_sees_the_result(page_as, live_server, project, 
 
 
 def test_a_bad_file_shows_its_errors_with_line_numbers(page_as, live_server, project, lead):
-    page = page_as(lead)
-    page.goto(f"{live_server.url}/projects/{project.slug}/lead/")
-    page.get_by_test_id("import-file").set_input_files(str(FIXTURES / "traces_bad.jsonl"))
-    page.get_by_test_id("import-format").select_option("native")
-    page.get_by_test_id("import-submit").click()
+    page = _upload(page_as(lead), live_server, project, "traces_bad.jsonl")
     rows = page.get_by_test_id("import-error-row")
     rows.first.wait_for(timeout=30_000)
     history = page.get_by_test_id("import-history").locator("li")

@@ -2,7 +2,6 @@
 count for QC accuracy, and flipping a trace's QC flag refreshes cached reports and rankings."""
 import numpy as np
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from labeling.models import Assignment, GoldLabel, Trace
@@ -26,15 +25,7 @@ from labeling.services.gold import gold_label_delete
 from labeling.services.qc import trace_qc_set
 from tests.labeling.agreement_setup import annotators, trace_with_labels
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """Ids repeat across tests on SQLite, and rankings and trends are cached by project."""
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 def _gold(project, trace: Trace, keys: list[str]) -> None:

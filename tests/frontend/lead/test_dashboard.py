@@ -53,6 +53,21 @@ def _label_project(project, *, traces: int, annotators: int, steps: int = 3) -> 
     return people
 
 
+def _async_dashboard(project, lead, settings) -> tuple[list, Client, str]:
+    """A labeled project whose agreement report is always computed by the (queued) worker task;
+    returns the annotators, the lead's client and the dashboard's URL."""
+    people = _label_project(project, traces=2, annotators=2)
+    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
+    return people, _client(lead), reverse("lead:dashboard", args=[project.slug])
+
+
+def _compute_report(client, url, callbacks_capture) -> None:
+    """Open the dashboard, which queues the report's task, and run that task (eager Celery)."""
+    with callbacks_capture(execute=False) as queued:
+        client.get(url)
+    queued[0]()
+
+
 def test_qc_marking_is_lead_only(project, lead, researcher, annotator):
     trace = TraceFactory(project=project, steps=1)
     url = reverse("labeling:trace-qc", kwargs={"slug": project.slug, "trace_id": trace.pk})
@@ -157,10 +172,7 @@ def test_home_page_links_each_role_to_its_tools(project, lead, annotator, resear
 def test_large_project_shows_computing_then_stale_figures_while_recomputing(
     project, lead, settings, django_capture_on_commit_callbacks
 ):
-    people = _label_project(project, traces=2, annotators=2)
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
-    client = _client(lead)
-    url = reverse("lead:dashboard", args=[project.slug])
+    people, client, url = _async_dashboard(project, lead, settings)
     with django_capture_on_commit_callbacks(execute=False) as queued:
         html = client.get(url).content.decode()
     assert len(queued) == 1  # the Celery task, not run yet
@@ -195,10 +207,7 @@ def test_failed_report_shows_its_error_and_stops_polling(
 ):
     """A report whose task failed, labels unchanged: the page shows the error (escaped), no
     spinner and no poll URL, and queues no new task."""
-    _label_project(project, traces=2, annotators=2)
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
-    client = _client(lead)
-    url = reverse("lead:dashboard", args=[project.slug])
+    _, client, url = _async_dashboard(project, lead, settings)
     _fail_dashboard_report(client, url, monkeypatch, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=False) as queued:
         html = client.get(url).content.decode()
@@ -212,13 +221,8 @@ def test_failed_report_shows_its_error_and_stops_polling(
 def test_failed_recomputation_shows_the_error_above_the_earlier_figures(
     project, lead, settings, django_capture_on_commit_callbacks, monkeypatch
 ):
-    people = _label_project(project, traces=2, annotators=2)
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
-    client = _client(lead)
-    url = reverse("lead:dashboard", args=[project.slug])
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        client.get(url)
-    queued[0]()
+    people, client, url = _async_dashboard(project, lead, settings)
+    _compute_report(client, url, django_capture_on_commit_callbacks)
     step_labels_set(trace=project.traces.first(), annotator=people[0],
                     labels=[LabelInput(0, "negative")])
     _fail_dashboard_report(client, url, monkeypatch, django_capture_on_commit_callbacks)
@@ -234,13 +238,8 @@ def test_dashboard_report_follows_submissions_that_change_no_label(
 ):
     """Submitting a trace changes no label, yet the weekly traces_submitted stored with the
     report must move: the report's fingerprint includes the submitted assignments."""
-    people = _label_project(project, traces=2, annotators=2)
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
-    client = _client(lead)
-    url = reverse("lead:dashboard", args=[project.slug])
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        client.get(url)
-    queued[0]()
+    people, client, url = _async_dashboard(project, lead, settings)
+    _compute_report(client, url, django_capture_on_commit_callbacks)
     report = AgreementReport.objects.get(project=project)
     assert sum(w["traces_submitted"] for w in report.result["weekly"]) == 4
     trace = TraceFactory(project=project, steps=1)
@@ -297,13 +296,8 @@ def test_weekly_trend_is_stored_with_the_report_and_only_read_by_the_page(projec
 
 def test_stale_report_keeps_showing_its_weekly_trend(project, lead, settings,
                                                      django_capture_on_commit_callbacks):
-    people = _label_project(project, traces=2, annotators=2)
-    settings.AGREEMENT_ASYNC_LABEL_THRESHOLD = 0
-    client = _client(lead)
-    url = reverse("lead:dashboard", args=[project.slug])
-    with django_capture_on_commit_callbacks(execute=False) as queued:
-        client.get(url)
-    queued[0]()
+    people, client, url = _async_dashboard(project, lead, settings)
+    _compute_report(client, url, django_capture_on_commit_callbacks)
     step_labels_set(trace=project.traces.first(), annotator=people[0],
                     labels=[LabelInput(1, "negative")])
     with django_capture_on_commit_callbacks(execute=False):

@@ -95,6 +95,7 @@ def test_consensus_agreement_is_leave_one_out_majority_with_ties_left_out(seed):
     table = random_table(seed, n_coders=4, p_missing=0.25)
     naive = _naive_consensus(table)
     report = agreement_report(table)
+    assert len(report["per_annotator"]) == 4  # the loop below cannot pass over an empty list
     for c, row in enumerate(report["per_annotator"]):
         pairs = naive[c]["pairs"]
         assert row["consensus"]["n_ties"] == naive[c]["ties"]
@@ -109,6 +110,7 @@ def test_gold_agreement_equals_sklearn_kappa_against_gold():
     table = random_table(3, n_coders=3, p_missing=0.2, gold_every=3)
     report = agreement_report(table)
     gold = table.gold_value
+    assert len(report["per_annotator"]) == 3
     for c, row in enumerate(report["per_annotator"]):
         mine = (table.coder == c) & (gold[table.item] >= 0)
         y, g = table.value[mine], gold[table.item[mine]]
@@ -128,6 +130,7 @@ def test_per_category_kappa_equals_statsmodels_fleiss_one_against_rest():
     table = random_table(8, n_coders=4, equal=True, n_categories=4)
     report = agreement_report(table)
     counts = table.item_counts
+    assert len(report["per_category"]) == 4
     for k, row in enumerate(report["per_category"]):
         binary = np.stack([counts[:, k], counts.sum(axis=1) - counts[:, k]], axis=1)
         assert row["kappa"]["value"] == pytest.approx(sm_fleiss_kappa(binary), abs=TOL)

@@ -1,28 +1,14 @@
 """Lead API: taxonomy, members, settings and gold behave (who may call each endpoint:
 tests/frontend/lead/test_permissions.py, from the URLconf)."""
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from labeling.models import CategoryMapping
 from labeling.services.labels import LabelInput, step_labels_set
 from tests.labeling.factories import TraceFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache", "fast_password_hashing")]
 
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """Ids repeat across tests on SQLite and the adjudication ranking is cached by ids."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """These tests create many users and never log in with a password."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 def _url(name, project, **kwargs):
     return reverse(name, kwargs={"slug": project.slug, **kwargs})

